@@ -1,0 +1,393 @@
+/*
+ * CK_ATTRIBUTE[] <-> wire attributes. CK_ULONG-valued attributes travel as numbers, not as the
+ * host's bytes, so a 32-bit client can use a 64-bit server: the codec counts 8 wire bytes per
+ * CK_ULONG and converts lengths on both sides.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "proto/codec.h"
+
+#define WIRE_ULONG 8 /* bytes a CK_ULONG counts for on the wire */
+
+enum attr_kind { ATTR_BYTES, ATTR_ULONG, ATTR_ULONG_ARRAY };
+
+/* Attributes whose value is a CK_ULONG (or a type defined as one). */
+static const CK_ATTRIBUTE_TYPE ulong_attrs[] = {
+	CKA_CLASS,
+	CKA_CERTIFICATE_TYPE,
+	CKA_KEY_TYPE,
+	CKA_MODULUS_BITS,
+	CKA_PRIME_BITS,
+	CKA_SUB_PRIME_BITS,
+	CKA_VALUE_BITS,
+	CKA_VALUE_LEN,
+	CKA_KEY_GEN_MECHANISM,
+	CKA_CERTIFICATE_CATEGORY,
+	CKA_JAVA_MIDP_SECURITY_DOMAIN,
+	CKA_NAME_HASH_ALGORITHM,
+	CKA_HW_FEATURE_TYPE,
+	CKA_MECHANISM_TYPE,
+	CKA_PIXEL_X,
+	CKA_PIXEL_Y,
+	CKA_RESOLUTION,
+	CKA_CHAR_ROWS,
+	CKA_CHAR_COLUMNS,
+	CKA_BITS_PER_PIXEL,
+};
+
+static enum attr_kind attr_kind(CK_ATTRIBUTE_TYPE type)
+{
+	if (type == CKA_ALLOWED_MECHANISMS)
+		return ATTR_ULONG_ARRAY;
+	for (size_t i = 0; i < sizeof(ulong_attrs) / sizeof(ulong_attrs[0]); i++)
+		if (ulong_attrs[i] == type)
+			return ATTR_ULONG;
+	/* XXX: CKA_WRAP_TEMPLATE and friends (attribute arrays) travel as opaque bytes until the
+	 * token core offers them; their pointers mean nothing on the other side. */
+	return ATTR_BYTES;
+}
+
+/* Native length in bytes -> wire length, and back, for one attribute. */
+static uint64_t len_to_wire(enum attr_kind k, CK_ULONG len)
+{
+	if (len == CK_UNAVAILABLE_INFORMATION)
+		return UINT64_MAX;
+	if (k == ATTR_BYTES)
+		return len;
+	return (uint64_t)(len / sizeof(CK_ULONG)) * WIRE_ULONG;
+}
+
+static int len_from_wire(enum attr_kind k, uint64_t wlen, CK_ULONG *out)
+{
+	if (wlen == UINT64_MAX) {
+		*out = CK_UNAVAILABLE_INFORMATION;
+		return 0;
+	}
+	if (k != ATTR_BYTES) {
+		if (wlen / WIRE_ULONG > CODEC_MAX_ULONGS)
+			return -1;
+		wlen = wlen / WIRE_ULONG * sizeof(CK_ULONG);
+	}
+	return codec_ulong_from_wire(wlen, out);
+}
+
+void codec_attrs_free(struct codec_attrs *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i])
+			free(a->v[i]->ulongs);
+		free(a->v[i]);
+	}
+	free(a->v);
+	a->v = NULL;
+	a->n = 0;
+}
+
+static CK_RV attrs_alloc(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	dst->v = NULL;
+	dst->n = 0;
+	if (n && !t)
+		return CKR_ARGUMENTS_BAD;
+	if (n > CODEC_MAX_ATTRS)
+		return CKR_TEMPLATE_INCONSISTENT;
+	dst->v = calloc(n ? n : 1, sizeof(*dst->v));
+	if (!dst->v)
+		return CKR_HOST_MEMORY;
+	for (CK_ULONG i = 0; i < n; i++) {
+		dst->v[i] = malloc(sizeof(**dst->v));
+		if (!dst->v[i]) {
+			dst->n = i;
+			codec_attrs_free(dst);
+			return CKR_HOST_MEMORY;
+		}
+		teehsm__attribute__init(dst->v[i]);
+		dst->v[i]->type = codec_ulong_to_wire(t[i].type);
+	}
+	dst->n = n;
+	return CKR_OK;
+}
+
+/* Put the value of a (type, pValue, ulValueLen) with pValue non-NULL on the wire. */
+static CK_RV value_to_wire(Teehsm__Attribute *w, const CK_ATTRIBUTE *a)
+{
+	enum attr_kind k = attr_kind(a->type);
+	const CK_ULONG *ul = a->pValue;
+	size_t count;
+
+	switch (k) {
+	case ATTR_ULONG:
+		if (a->ulValueLen != sizeof(CK_ULONG))
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		w->has_ulong = 1;
+		w->ulong = codec_ulong_to_wire(ul[0]);
+		return CKR_OK;
+	case ATTR_ULONG_ARRAY:
+		if (a->ulValueLen % sizeof(CK_ULONG))
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		count = a->ulValueLen / sizeof(CK_ULONG);
+		if (count > CODEC_MAX_ULONGS)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		w->ulongs = malloc((count ? count : 1) * sizeof(uint64_t));
+		if (!w->ulongs)
+			return CKR_HOST_MEMORY;
+		for (size_t i = 0; i < count; i++)
+			w->ulongs[i] = codec_ulong_to_wire(ul[i]);
+		w->n_ulongs = count;
+		/* An empty array still differs from "no value": say so with its length. */
+		w->has_value_len = count == 0;
+		w->value_len = 0;
+		return CKR_OK;
+	case ATTR_BYTES:
+		w->has_bytes = 1;
+		w->bytes.data = a->pValue;
+		w->bytes.len = a->ulValueLen;
+		return CKR_OK;
+	}
+	return CKR_GENERAL_ERROR;
+}
+
+CK_RV codec_template_to_wire(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	CK_RV rv = attrs_alloc(dst, t, n);
+
+	for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
+		if (!t[i].pValue && t[i].ulValueLen)
+			rv = CKR_ARGUMENTS_BAD;
+		else if (!t[i].pValue) {
+			/* An empty value (e.g. a zero-length label) travels as empty bytes, or as
+			 * an empty number array. */
+			if (attr_kind(t[i].type) == ATTR_ULONG)
+				rv = CKR_ATTRIBUTE_VALUE_INVALID;
+			else if (attr_kind(t[i].type) == ATTR_BYTES)
+				dst->v[i]->has_bytes = 1;
+			else
+				dst->v[i]->has_value_len = 1;
+		} else
+			rv = value_to_wire(dst->v[i], &t[i]);
+	}
+	if (rv != CKR_OK)
+		codec_attrs_free(dst);
+	return rv;
+}
+
+CK_RV codec_query_to_wire(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	CK_RV rv = attrs_alloc(dst, t, n);
+
+	for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
+		if (!t[i].pValue)
+			continue; /* size query for this attribute */
+		dst->v[i]->has_buffer_len = 1;
+		dst->v[i]->buffer_len = len_to_wire(attr_kind(t[i].type), t[i].ulValueLen);
+		/* A caller's buffer length of all ones is just "large". */
+		if (dst->v[i]->buffer_len == UINT64_MAX)
+			dst->v[i]->buffer_len = UINT64_MAX - 1;
+	}
+	return rv;
+}
+
+CK_RV codec_answer_to_wire(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	CK_RV rv = attrs_alloc(dst, t, n);
+
+	for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
+		if (!t[i].pValue || t[i].ulValueLen == CK_UNAVAILABLE_INFORMATION) {
+			dst->v[i]->has_value_len = 1;
+			dst->v[i]->value_len = len_to_wire(attr_kind(t[i].type), t[i].ulValueLen);
+		} else if (!t[i].ulValueLen) {
+			dst->v[i]->has_bytes = attr_kind(t[i].type) == ATTR_BYTES;
+			dst->v[i]->has_value_len = !dst->v[i]->has_bytes;
+		} else {
+			rv = value_to_wire(dst->v[i], &t[i]);
+		}
+	}
+	if (rv != CKR_OK)
+		codec_attrs_free(dst);
+	return rv;
+}
+
+/*
+ * Server-side templates are one block: n CK_ATTRIBUTEs followed by n allocated value sizes.
+ * The token core rewrites ulValueLen (to the value's length, or CK_UNAVAILABLE_INFORMATION), so
+ * freeing must not trust it; the sizes recorded behind the array say what to wipe.
+ */
+static size_t *template_caps(CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	return (size_t *)(void *)(t + n);
+}
+
+void codec_template_free(CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	size_t *cap;
+
+	if (!t)
+		return;
+	cap = template_caps(t, n);
+	for (CK_ULONG i = 0; i < n; i++)
+		wipe_free(t[i].pValue, cap[i]);
+	free(t);
+}
+
+/* Give attribute i of t a zeroed value buffer of len bytes (at least one allocated byte, so a
+ * zero-length buffer is still a non-NULL pointer). */
+static CK_RV template_value_alloc(CK_ATTRIBUTE *t, CK_ULONG n, CK_ULONG i, size_t len)
+{
+	t[i].pValue = calloc(1, len ? len : 1);
+	if (!t[i].pValue)
+		return CKR_HOST_MEMORY;
+	t[i].ulValueLen = len;
+	template_caps(t, n)[i] = len;
+	return CKR_OK;
+}
+
+static CK_RV template_alloc(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attribute *const *a,
+			    size_t n)
+{
+	*out = NULL;
+	*count = 0;
+	if (n > CODEC_MAX_ATTRS)
+		return CKR_TEMPLATE_INCONSISTENT;
+	*out = calloc(1, (n ? n : 1) * (sizeof(CK_ATTRIBUTE) + sizeof(size_t)));
+	if (!*out)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; i < n; i++) {
+		CK_ULONG type;
+
+		if (codec_ulong_from_wire(a[i]->type, &type)) {
+			free(*out);
+			*out = NULL;
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		}
+		(*out)[i].type = type;
+	}
+	*count = n;
+	return CKR_OK;
+}
+
+/* Attribute i of t gets a newly allocated copy of one wire value. */
+static CK_RV value_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, CK_ULONG i, const Teehsm__Attribute *w)
+{
+	enum attr_kind k = attr_kind(t[i].type);
+	int have = w->has_bytes + w->has_ulong + (w->n_ulongs > 0 || w->has_value_len);
+	CK_ULONG *ul;
+	CK_RV rv;
+
+	/* Exactly one encoding, and the one this attribute type uses. */
+	if (have != 1 || (k == ATTR_BYTES && !w->has_bytes) || (k == ATTR_ULONG && !w->has_ulong) ||
+	    (k == ATTR_ULONG_ARRAY && w->has_value_len && w->value_len != 0))
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	switch (k) {
+	case ATTR_BYTES:
+		rv = template_value_alloc(t, n, i, w->bytes.len);
+		if (rv == CKR_OK && w->bytes.len)
+			memcpy(t[i].pValue, w->bytes.data, w->bytes.len);
+		return rv;
+	case ATTR_ULONG:
+		rv = template_value_alloc(t, n, i, sizeof(CK_ULONG));
+		if (rv == CKR_OK && codec_ulong_from_wire(w->ulong, t[i].pValue))
+			rv = CKR_ATTRIBUTE_VALUE_INVALID;
+		return rv;
+	case ATTR_ULONG_ARRAY:
+		if (w->n_ulongs > CODEC_MAX_ULONGS)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		rv = template_value_alloc(t, n, i, w->n_ulongs * sizeof(CK_ULONG));
+		ul = t[i].pValue;
+		for (size_t j = 0; rv == CKR_OK && j < w->n_ulongs; j++)
+			if (codec_ulong_from_wire(w->ulongs[j], &ul[j]))
+				rv = CKR_ATTRIBUTE_VALUE_INVALID;
+		return rv;
+	}
+	return CKR_GENERAL_ERROR;
+}
+
+CK_RV codec_template_from_wire(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attribute *const *a,
+			       size_t n)
+{
+	CK_RV rv = template_alloc(out, count, a, n);
+
+	for (size_t i = 0; rv == CKR_OK && i < n; i++)
+		rv = value_from_wire(*out, n, i, a[i]);
+	if (rv != CKR_OK) {
+		codec_template_free(*out, *count);
+		*out = NULL;
+		*count = 0;
+	}
+	return rv;
+}
+
+CK_RV codec_query_from_wire(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attribute *const *a,
+			    size_t n, size_t max_total)
+{
+	CK_RV rv = template_alloc(out, count, a, n);
+	size_t total = 0;
+
+	for (size_t i = 0; rv == CKR_OK && i < n; i++) {
+		CK_ULONG len;
+
+		if (!a[i]->has_buffer_len)
+			continue;
+		if (len_from_wire(attr_kind((*out)[i].type), a[i]->buffer_len, &len) ||
+		    len == CK_UNAVAILABLE_INFORMATION)
+			len = (CK_ULONG)-2; /* "very large": clamped below */
+		if (len > max_total - total)
+			len = max_total - total;
+		total += len;
+		rv = template_value_alloc(*out, n, i, len);
+	}
+	if (rv != CKR_OK) {
+		codec_template_free(*out, *count);
+		*out = NULL;
+		*count = 0;
+	}
+	return rv;
+}
+
+CK_RV codec_answer_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, Teehsm__Attribute *const *a, size_t an)
+{
+	if (an != n)
+		return CKR_DEVICE_ERROR;
+	for (CK_ULONG i = 0; i < n; i++) {
+		const Teehsm__Attribute *w = a[i];
+		enum attr_kind k = attr_kind(t[i].type);
+		CK_ULONG len;
+
+		if (w->type != codec_ulong_to_wire(t[i].type))
+			return CKR_DEVICE_ERROR;
+		if (w->has_value_len) {
+			if (len_from_wire(k, w->value_len, &len))
+				return CKR_DEVICE_ERROR;
+			t[i].ulValueLen = len;
+			continue;
+		}
+		/* A value travelled: the caller must have given a buffer big enough for it. */
+		if (!t[i].pValue)
+			return CKR_DEVICE_ERROR;
+		switch (k) {
+		case ATTR_BYTES:
+			if (!w->has_bytes || w->bytes.len > t[i].ulValueLen)
+				return CKR_DEVICE_ERROR;
+			if (w->bytes.len)
+				memcpy(t[i].pValue, w->bytes.data, w->bytes.len);
+			t[i].ulValueLen = w->bytes.len;
+			break;
+		case ATTR_ULONG:
+			if (!w->has_ulong || t[i].ulValueLen < sizeof(CK_ULONG) ||
+			    codec_ulong_from_wire(w->ulong, (CK_ULONG *)t[i].pValue))
+				return CKR_DEVICE_ERROR;
+			t[i].ulValueLen = sizeof(CK_ULONG);
+			break;
+		case ATTR_ULONG_ARRAY:
+			if (w->n_ulongs > t[i].ulValueLen / sizeof(CK_ULONG))
+				return CKR_DEVICE_ERROR;
+			for (size_t j = 0; j < w->n_ulongs; j++)
+				if (codec_ulong_from_wire(w->ulongs[j], (CK_ULONG *)t[i].pValue + j))
+					return CKR_DEVICE_ERROR;
+			t[i].ulValueLen = w->n_ulongs * sizeof(CK_ULONG);
+			break;
+		}
+	}
+	return CKR_OK;
+}

@@ -1,0 +1,39 @@
+/*
+ * dispatch: bytes in, bytes out (STYLE.md §2). One struct srv_peer per connection holds that
+ * peer's token-core client and protocol state; srv_dispatch turns one request frame payload into
+ * one framed response. No socket, no libevent, no OpenSSL here, so unit tests and fuzzers drive
+ * the whole stack without a network.
+ */
+#ifndef TEEHSM_SERVER_DISPATCH_H
+#define TEEHSM_SERVER_DISPATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ta.h"
+
+struct srv_peer;
+
+enum srv_verdict {
+	SRV_REPLY,	 /* send *out and keep the connection */
+	SRV_REPLY_CLOSE, /* send *out, then close (e.g. unsupported protocol version) */
+	SRV_CLOSE,	 /* close now, nothing to send (malformed frame, protocol violation) */
+};
+
+/* A new peer of the token core ta. max_frame is this server's frame cap (requests larger than
+ * it never reach dispatch); identity names the peer in logs (copied). NULL on failure. */
+struct srv_peer *srv_peer_new(struct ta *ta, size_t max_frame, const char *identity);
+
+/* End a peer: its sessions close and its login ends. Accepts NULL. */
+void srv_peer_free(struct srv_peer *p);
+
+/* Handle one request frame payload of in_len bytes. On SRV_REPLY and SRV_REPLY_CLOSE, *out is a
+ * new framed response of *out_len bytes (the caller frees it with wipe_free). The first request
+ * must be Hello. */
+enum srv_verdict srv_dispatch(struct srv_peer *p, const uint8_t *in, size_t in_len, uint8_t **out,
+			      size_t *out_len);
+
+/* The frame cap of this connection once Hello is done: the smaller of ours and the client's. */
+size_t srv_peer_max_frame(const struct srv_peer *p);
+
+#endif
