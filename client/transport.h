@@ -20,8 +20,9 @@ struct cli_transport_ops {
 	 * frame of at most max_frame bytes into a new buffer *resp of *resp_len bytes (the caller
 	 * frees it with wipe_free). CKR_OK or CKR_DEVICE_ERROR (the connection is then unusable
 	 * until the next connect). */
-	CK_RV (*call)(struct cli_transport *t, const uint8_t *req, size_t req_len, size_t max_frame,
-		      uint8_t **resp, size_t *resp_len);
+	CK_RV (*call)
+	(struct cli_transport *t, const uint8_t *req, size_t req_len, size_t max_frame,
+	 uint8_t **resp, size_t *resp_len);
 	/* Drop the connection. Safe when not connected. */
 	void (*disconnect)(struct cli_transport *t);
 	/* Disconnect and free the transport. */

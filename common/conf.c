@@ -138,8 +138,8 @@ int conf_check_keys(const struct conf *c, const char *const *allowed, char *err,
 			if (strcmp(*a, c->entries[i].key) == 0)
 				break;
 		if (!*a) {
-			snprintf(err, errlen, "%s:%u: unknown key '%s'", c->path, c->entries[i].line,
-				 c->entries[i].key);
+			snprintf(err, errlen, "%s:%u: unknown key '%s'", c->path,
+				 c->entries[i].line, c->entries[i].key);
 			return -1;
 		}
 	}

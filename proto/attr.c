@@ -383,7 +383,8 @@ CK_RV codec_answer_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, Teehsm__Attribute *con
 			if (w->n_ulongs > t[i].ulValueLen / sizeof(CK_ULONG))
 				return CKR_DEVICE_ERROR;
 			for (size_t j = 0; j < w->n_ulongs; j++)
-				if (codec_ulong_from_wire(w->ulongs[j], (CK_ULONG *)t[i].pValue + j))
+				if (codec_ulong_from_wire(w->ulongs[j],
+							  (CK_ULONG *)t[i].pValue + j))
 					return CKR_DEVICE_ERROR;
 			t[i].ulValueLen = w->n_ulongs * sizeof(CK_ULONG);
 			break;

@@ -61,8 +61,7 @@ enum codec_frame codec_frame_peek(const uint8_t *buf, size_t avail, size_t max_f
 	return CODEC_FRAME_READY;
 }
 
-static int pack_framed(const ProtobufCMessage *m, size_t max_frame, uint8_t **out,
-		       size_t *out_len)
+static int pack_framed(const ProtobufCMessage *m, size_t max_frame, uint8_t **out, size_t *out_len)
 {
 	size_t len = protobuf_c_message_get_packed_size(m);
 	uint8_t *p = NULL;
@@ -87,8 +86,7 @@ static int pack_framed(const ProtobufCMessage *m, size_t max_frame, uint8_t **ou
 	return 0;
 }
 
-int codec_pack_request(const Teehsm__Request *req, size_t max_frame, uint8_t **out,
-		       size_t *out_len)
+int codec_pack_request(const Teehsm__Request *req, size_t max_frame, uint8_t **out, size_t *out_len)
 {
 	return pack_framed(&req->base, max_frame, out, out_len);
 }

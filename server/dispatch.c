@@ -163,8 +163,7 @@ static void slot_info_to_wire(struct reply *r, const CK_SLOT_INFO *s)
 	Teehsm__SlotInfo *w = &r->slot_info;
 
 	teehsm__slot_info__init(w);
-	codec_fixed_to_wire(&w->slot_description, s->slotDescription,
-			    sizeof(s->slotDescription));
+	codec_fixed_to_wire(&w->slot_description, s->slotDescription, sizeof(s->slotDescription));
 	codec_fixed_to_wire(&w->manufacturer_id, s->manufacturerID, sizeof(s->manufacturerID));
 	w->flags = codec_ulong_to_wire(s->flags);
 	codec_version_to_wire(&r->hw, &s->hardwareVersion);
@@ -533,8 +532,8 @@ static CK_RV h_generate_key_pair(struct srv_peer *p, const Teehsm__Request *q, s
 	rv = codec_template_from_wire(&priv, &priv_n, a->private_template, a->n_private_template);
 	if (rv != CKR_OK)
 		goto out;
-	rv = ta_C_GenerateKeyPair(p->tc, ul(a->session), &m, r->tmpl_n ? r->tmpl : NULL,
-				  r->tmpl_n, priv_n ? priv : NULL, priv_n, &hpub, &hpriv);
+	rv = ta_C_GenerateKeyPair(p->tc, ul(a->session), &m, r->tmpl_n ? r->tmpl : NULL, r->tmpl_n,
+				  priv_n ? priv : NULL, priv_n, &hpub, &hpriv);
 	if (rv != CKR_OK)
 		goto out;
 	teehsm__generate_key_pair_response__init(&r->u.keypair);
@@ -589,8 +588,8 @@ static const struct handler {
 	  "C_InitToken" },
 	{ TEEHSM__REQUEST__CALL_INIT_PIN, TEEHSM__RESPONSE__RESULT__NOT_SET, h_init_pin,
 	  "C_InitPIN" },
-	{ TEEHSM__REQUEST__CALL_OPEN_SESSION, TEEHSM__RESPONSE__RESULT_OPEN_SESSION,
-	  h_open_session, "C_OpenSession" },
+	{ TEEHSM__REQUEST__CALL_OPEN_SESSION, TEEHSM__RESPONSE__RESULT_OPEN_SESSION, h_open_session,
+	  "C_OpenSession" },
 	{ TEEHSM__REQUEST__CALL_CLOSE_SESSION, TEEHSM__RESPONSE__RESULT__NOT_SET, h_close_session,
 	  "C_CloseSession" },
 	{ TEEHSM__REQUEST__CALL_CLOSE_ALL_SESSIONS, TEEHSM__RESPONSE__RESULT__NOT_SET,
@@ -599,14 +598,14 @@ static const struct handler {
 	  h_get_session_info, "C_GetSessionInfo" },
 	{ TEEHSM__REQUEST__CALL_LOGIN, TEEHSM__RESPONSE__RESULT__NOT_SET, h_login, "C_Login" },
 	{ TEEHSM__REQUEST__CALL_LOGOUT, TEEHSM__RESPONSE__RESULT__NOT_SET, h_logout, "C_Logout" },
-	{ TEEHSM__REQUEST__CALL_DESTROY_OBJECT, TEEHSM__RESPONSE__RESULT__NOT_SET,
-	  h_destroy_object, "C_DestroyObject" },
+	{ TEEHSM__REQUEST__CALL_DESTROY_OBJECT, TEEHSM__RESPONSE__RESULT__NOT_SET, h_destroy_object,
+	  "C_DestroyObject" },
 	{ TEEHSM__REQUEST__CALL_GET_ATTRIBUTE_VALUE, TEEHSM__RESPONSE__RESULT_GET_ATTRIBUTE_VALUE,
 	  h_get_attribute_value, "C_GetAttributeValue" },
 	{ TEEHSM__REQUEST__CALL_FIND_OBJECTS_INIT, TEEHSM__RESPONSE__RESULT__NOT_SET,
 	  h_find_objects_init, "C_FindObjectsInit" },
-	{ TEEHSM__REQUEST__CALL_FIND_OBJECTS, TEEHSM__RESPONSE__RESULT_FIND_OBJECTS,
-	  h_find_objects, "C_FindObjects" },
+	{ TEEHSM__REQUEST__CALL_FIND_OBJECTS, TEEHSM__RESPONSE__RESULT_FIND_OBJECTS, h_find_objects,
+	  "C_FindObjects" },
 	{ TEEHSM__REQUEST__CALL_FIND_OBJECTS_FINAL, TEEHSM__RESPONSE__RESULT__NOT_SET,
 	  h_find_objects_final, "C_FindObjectsFinal" },
 	{ TEEHSM__REQUEST__CALL_SIGN_INIT, TEEHSM__RESPONSE__RESULT__NOT_SET, h_sign_init,

@@ -83,8 +83,7 @@ CK_RV ta_C_Login(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_USER_TYPE u
 CK_RV ta_C_Logout(struct ta_client *c, CK_SESSION_HANDLE hSession);
 
 /* --- Object management (§5.7) --- */
-CK_RV ta_C_DestroyObject(struct ta_client *c, CK_SESSION_HANDLE hSession,
-			 CK_OBJECT_HANDLE hObject);
+CK_RV ta_C_DestroyObject(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject);
 CK_RV ta_C_GetAttributeValue(struct ta_client *c, CK_SESSION_HANDLE hSession,
 			     CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
 			     CK_ULONG ulCount);

@@ -132,8 +132,8 @@ static void round_trip_envelope(const ProtobufCMessageDescriptor *d, int is_requ
 		fill_message(m, i, 0);
 		fill_oneof(m, f, i);
 		rc = is_request ? codec_pack_request((Teehsm__Request *)m, CODEC_DEFAULT_MAX_FRAME,
-						     &frame, &len) :
-				  codec_pack_response((Teehsm__Response *)m,
+						     &frame, &len)
+				: codec_pack_response((Teehsm__Response *)m,
 						      CODEC_DEFAULT_MAX_FRAME, &frame, &len);
 		assert_int_equal(rc, 0);
 		assert_int_equal(codec_frame_peek(frame, len, CODEC_DEFAULT_MAX_FRAME, &payload),
@@ -144,18 +144,16 @@ static void round_trip_envelope(const ProtobufCMessageDescriptor *d, int is_requ
 
 			assert_non_null(q);
 			assert_int_equal(q->call_case, f->id);
-			assert_int_equal(codec_pack_request(q, CODEC_DEFAULT_MAX_FRAME, &frame2,
-							    &len2),
-					 0);
+			assert_int_equal(
+				codec_pack_request(q, CODEC_DEFAULT_MAX_FRAME, &frame2, &len2), 0);
 			codec_request_free(q);
 		} else {
 			Teehsm__Response *r = codec_unpack_response(frame + 4, payload);
 
 			assert_non_null(r);
 			assert_int_equal(r->result_case, f->id);
-			assert_int_equal(codec_pack_response(r, CODEC_DEFAULT_MAX_FRAME, &frame2,
-							     &len2),
-					 0);
+			assert_int_equal(
+				codec_pack_response(r, CODEC_DEFAULT_MAX_FRAME, &frame2, &len2), 0);
 			codec_response_free(r);
 		}
 		/* Every field survived: the re-packed bytes are the same. */
@@ -229,7 +227,7 @@ static void test_frame_oversized_length(void **state)
 {
 	const uint8_t huge[4] = { 0xff, 0xff, 0xff, 0xff };
 	const uint8_t just_over[4] = { 0x00, 0x10, 0x00, 0x01 }; /* 1 MiB + 1 */
-	const uint8_t at_cap[4] = { 0x00, 0x10, 0x00, 0x00 };    /* 1 MiB */
+	const uint8_t at_cap[4] = { 0x00, 0x10, 0x00, 0x00 };	 /* 1 MiB */
 	size_t payload = 0;
 
 	(void)state;
@@ -346,8 +344,7 @@ static void test_attr_query_answer(void **state)
 	CK_OBJECT_CLASS cls = 0;
 	CK_BYTE point[80], small[2];
 	CK_ATTRIBUTE q[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_EC_POINT, NULL, 0 },	     /* size query */
+		{ CKA_CLASS, &cls, sizeof(cls) },    { CKA_EC_POINT, NULL, 0 }, /* size query */
 		{ CKA_VALUE, point, sizeof(point) }, /* sensitive on the server */
 		{ CKA_LABEL, small, sizeof(small) }, /* too small on the server */
 		{ CKA_ID, point, sizeof(point) },
@@ -362,9 +359,8 @@ static void test_attr_query_answer(void **state)
 	assert_int_equal(wq.v[0]->buffer_len, 8); /* one CK_ULONG counts 8 wire bytes */
 	/* The sum of server-side buffers is clamped to the cap (64 bytes here). */
 	assert_int_equal(codec_query_from_wire(&srv, &n, wq.v, wq.n, 64), CKR_OK);
-	assert_int_equal(srv[0].ulValueLen + srv[2].ulValueLen + srv[3].ulValueLen +
-				 srv[4].ulValueLen,
-			 64);
+	assert_int_equal(
+		srv[0].ulValueLen + srv[2].ulValueLen + srv[3].ulValueLen + srv[4].ulValueLen, 64);
 	codec_template_free(srv, n);
 
 	assert_int_equal(codec_query_from_wire(&srv, &n, wq.v, wq.n, 4096), CKR_OK);

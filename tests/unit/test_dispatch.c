@@ -140,13 +140,12 @@ static int fx_setup(void **state)
 	pad(label, sizeof(label), LABEL);
 	assert_int_equal(fx->f->C_InitToken(0, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN), label),
 			 CKR_OK);
-	assert_int_equal(fx->f->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-					      &s),
-			 CKR_OK);
+	assert_int_equal(
+		fx->f->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
+		CKR_OK);
 	assert_int_equal(fx->f->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN)),
 			 CKR_OK);
-	assert_int_equal(fx->f->C_InitPIN(s, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
-			 CKR_OK);
+	assert_int_equal(fx->f->C_InitPIN(s, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)), CKR_OK);
 	assert_int_equal(fx->f->C_CloseSession(s), CKR_OK);
 	*state = fx;
 	return 0;
@@ -169,9 +168,9 @@ static CK_SESSION_HANDLE open_user_session(struct fx *fx)
 {
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
 
-	assert_int_equal(fx->f->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-					      &s),
-			 CKR_OK);
+	assert_int_equal(
+		fx->f->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
+		CKR_OK);
 	assert_int_equal(fx->f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
 			 CKR_OK);
 	return s;
@@ -369,9 +368,9 @@ static void test_module_attributes_and_find(void **state)
 	CK_BYTE value[64], params[32];
 	CK_BBOOL sensitive = CK_FALSE, local = CK_FALSE;
 	CK_ATTRIBUTE get[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },     { CKA_KEY_TYPE, &kt, sizeof(kt) },
-		{ CKA_VALUE, value, sizeof(value) },  { CKA_EC_PARAMS, params, sizeof(params) },
-		{ CKA_SENSITIVE, &sensitive, 1 },     { CKA_LOCAL, &local, 1 },
+		{ CKA_CLASS, &cls, sizeof(cls) },    { CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_VALUE, value, sizeof(value) }, { CKA_EC_PARAMS, params, sizeof(params) },
+		{ CKA_SENSITIVE, &sensitive, 1 },    { CKA_LOCAL, &local, 1 },
 	};
 	const char *label = "find-me";
 	CK_ATTRIBUTE tmpl[] = {
@@ -421,8 +420,7 @@ static void test_module_random(void **state)
 	assert_int_equal(fx->f->C_GenerateRandom(s, a, sizeof(a)), CKR_OK);
 	assert_int_equal(fx->f->C_GenerateRandom(s, b, sizeof(b)), CKR_OK);
 	assert_memory_not_equal(a, b, sizeof(a));
-	assert_int_equal(fx->f->C_GenerateRandom(s + 1, a, sizeof(a)),
-			 CKR_SESSION_HANDLE_INVALID);
+	assert_int_equal(fx->f->C_GenerateRandom(s + 1, a, sizeof(a)), CKR_SESSION_HANDLE_INVALID);
 	assert_int_equal(fx->f->C_CloseSession(s), CKR_OK);
 }
 
