@@ -1,0 +1,238 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "attr.h"
+#include "tlv.h"
+
+/* CK_ULONG values travel as 8 bytes; CK_UNAVAILABLE_INFORMATION maps to all ones so it
+ * survives a change of word size. */
+#define ULONG_WIRE_LEN 8
+
+void attrs_free(struct attrs *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		wipe_free(a->v[i].val, a->v[i].len);
+	free(a->v);
+	a->v = NULL;
+	a->n = 0;
+}
+
+const struct attr *attrs_find(const struct attrs *a, CK_ATTRIBUTE_TYPE t)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i].type == t)
+			return &a->v[i];
+	}
+	return NULL;
+}
+
+/* Append a copy of an attribute, duplicates allowed (search templates may repeat a type). */
+static CK_RV attrs_append(struct attrs *a, CK_ATTRIBUTE_TYPE t, const void *val, size_t len)
+{
+	struct attr *v = NULL;
+	uint8_t *copy = NULL;
+
+	copy = mem_dup(val, len);
+	if (!copy)
+		return CKR_HOST_MEMORY;
+	v = reallocarray(a->v, a->n + 1, sizeof(*v));
+	if (!v) {
+		wipe_free(copy, len);
+		return CKR_HOST_MEMORY;
+	}
+	a->v = v;
+	a->v[a->n].type = t;
+	a->v[a->n].val = copy;
+	a->v[a->n].len = len;
+	a->n++;
+	return CKR_OK;
+}
+
+CK_RV attrs_set(struct attrs *a, CK_ATTRIBUTE_TYPE t, const void *val, size_t len)
+{
+	uint8_t *copy = NULL;
+
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i].type != t)
+			continue;
+		copy = mem_dup(val, len);
+		if (!copy)
+			return CKR_HOST_MEMORY;
+		wipe_free(a->v[i].val, a->v[i].len);
+		a->v[i].val = copy;
+		a->v[i].len = len;
+		return CKR_OK;
+	}
+	return attrs_append(a, t, val, len);
+}
+
+CK_RV attrs_set_bool(struct attrs *a, CK_ATTRIBUTE_TYPE t, bool v)
+{
+	CK_BBOOL b = v ? CK_TRUE : CK_FALSE;
+
+	return attrs_set(a, t, &b, sizeof(b));
+}
+
+CK_RV attrs_set_ulong(struct attrs *a, CK_ATTRIBUTE_TYPE t, CK_ULONG v)
+{
+	return attrs_set(a, t, &v, sizeof(v));
+}
+
+bool attrs_get_bool(const struct attrs *a, CK_ATTRIBUTE_TYPE t)
+{
+	const struct attr *at = attrs_find(a, t);
+
+	return at && at->len == sizeof(CK_BBOOL) && at->val[0] == CK_TRUE;
+}
+
+bool attrs_get_ulong(const struct attrs *a, CK_ATTRIBUTE_TYPE t, CK_ULONG *out)
+{
+	const struct attr *at = attrs_find(a, t);
+
+	if (!at || at->len != sizeof(CK_ULONG))
+		return false;
+	memcpy(out, at->val, sizeof(CK_ULONG));
+	return true;
+}
+
+bool attrs_match(const struct attrs *a, const struct attrs *tmpl)
+{
+	for (size_t i = 0; i < tmpl->n; i++) {
+		const struct attr *at = attrs_find(a, tmpl->v[i].type);
+
+		/* Public attributes only are compared: a search never probes a secret. */
+		if (!at || at->len != tmpl->v[i].len || attr_is_sensitive(a, at->type))
+			return false;
+		if (at->len && memcmp(at->val, tmpl->v[i].val, at->len) != 0)
+			return false;
+	}
+	return true;
+}
+
+CK_RV attrs_from_search_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, struct attrs *out)
+{
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	if ((n && !tmpl) || n > ATTR_MAX_TEMPLATE)
+		return CKR_ARGUMENTS_BAD;
+	for (CK_ULONG i = 0; i < n; i++) {
+		if (tmpl[i].ulValueLen && !tmpl[i].pValue) {
+			rv = CKR_ARGUMENTS_BAD;
+			goto out;
+		}
+		if (tmpl[i].ulValueLen > ATTR_MAX_LEN) {
+			rv = CKR_ATTRIBUTE_VALUE_INVALID;
+			goto out;
+		}
+		/* A type given twice with different values then simply matches nothing. */
+		rv = attrs_append(out, tmpl[i].type, tmpl[i].pValue, tmpl[i].ulValueLen);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	rv = CKR_OK;
+out:
+	if (rv != CKR_OK)
+		attrs_free(out);
+	return rv;
+}
+
+CK_RV attrs_serialize(const struct attrs *a, struct buf **out)
+{
+	struct buf *b = NULL;
+	uint8_t *p = NULL;
+	size_t total = 0;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	*out = NULL;
+	for (size_t i = 0; i < a->n; i++) {
+		size_t vlen =
+			attr_kind(a->v[i].type) == ATTR_KIND_ULONG ? ULONG_WIRE_LEN : a->v[i].len;
+
+		if (vlen > ATTR_MAX_LEN || size_add(total, TLV_HDR_LEN + vlen, &total))
+			return CKR_GENERAL_ERROR;
+	}
+	b = buf_new(NULL, total);
+	if (!b)
+		return CKR_HOST_MEMORY;
+	p = b->data;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct attr *at = &a->v[i];
+
+		if (attr_kind(at->type) == ATTR_KIND_ULONG) {
+			uint8_t w[ULONG_WIRE_LEN];
+			CK_ULONG v = 0;
+
+			if (at->len != sizeof(CK_ULONG))
+				goto out;
+			memcpy(&v, at->val, sizeof(v));
+			tlv_put_be64(w, v == CK_UNAVAILABLE_INFORMATION ? UINT64_MAX : (uint64_t)v);
+			p = tlv_put(p, at->type, w, sizeof(w));
+		} else {
+			p = tlv_put(p, at->type, at->val, (uint32_t)at->len);
+		}
+	}
+	*out = b;
+	b = NULL; /* the caller owns it */
+	rv = CKR_OK;
+out:
+	buf_free(b);
+	return rv;
+}
+
+/* Check one decoded value of the given kind. */
+static int value_ok(enum attr_kind kind, const uint8_t *val, size_t len)
+{
+	switch (kind) {
+	case ATTR_KIND_BOOL:
+		return len == 1 && (val[0] == CK_TRUE || val[0] == CK_FALSE);
+	case ATTR_KIND_ULONG:
+		return len == ULONG_WIRE_LEN;
+	case ATTR_KIND_DATE:
+		return len == 0 || len == sizeof(CK_DATE);
+	case ATTR_KIND_BYTES:
+		return len <= ATTR_MAX_LEN;
+	case ATTR_KIND_NONE:
+		break;
+	}
+	return 0;
+}
+
+int attrs_parse(const uint8_t *p, size_t len, struct attrs *out)
+{
+	struct tlv_reader r;
+	const uint8_t *val = NULL;
+	uint64_t type = 0;
+	uint32_t vlen = 0;
+	int got = 0;
+
+	tlv_reader_init(&r, p, len);
+	while ((got = tlv_next(&r, &type, &val, &vlen)) == 1) {
+		enum attr_kind kind = attr_kind((CK_ATTRIBUTE_TYPE)type);
+		CK_RV rv = CKR_OK;
+
+		if (out->n >= ATTR_MAX_COUNT || type != (CK_ATTRIBUTE_TYPE)type ||
+		    kind == ATTR_KIND_NONE || !value_ok(kind, val, vlen) ||
+		    attrs_find(out, (CK_ATTRIBUTE_TYPE)type))
+			goto fail;
+		if (kind == ATTR_KIND_ULONG) {
+			uint64_t w = tlv_get_be64(val);
+			CK_ULONG v = (CK_ULONG)w;
+
+			if (w == UINT64_MAX)
+				v = CK_UNAVAILABLE_INFORMATION;
+			else if ((uint64_t)v != w)
+				goto fail;
+			rv = attrs_set_ulong(out, (CK_ATTRIBUTE_TYPE)type, v);
+		} else {
+			rv = attrs_set(out, (CK_ATTRIBUTE_TYPE)type, val, vlen);
+		}
+		if (rv != CKR_OK)
+			goto fail;
+	}
+	if (got == 0)
+		return 0;
+fail:
+	attrs_free(out);
+	return -1;
+}

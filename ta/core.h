@@ -1,0 +1,312 @@
+/*
+ * Internals of the token core shared by its modules. Every function here expects the ta-wide
+ * lock to be held (entry.c takes it around each ta_C_* call).
+ *
+ * Modules: ta.c (open/close, clients, handles), entry.c (the locked ta_C_* entry points),
+ * token.c (slot and token info, C_InitToken, C_InitPIN), pin.c (PIN records and failure
+ * counters), sess.c (sessions and login), obj.c (objects, object handles, attribute reads,
+ * destruction), find.c (C_FindObjects*), store.c (the sealed store), mech.c (the mechanism
+ * table and the one key-use policy check), sign.c (C_Sign*), keygen.c (C_GenerateKeyPair),
+ * processing_ec.c (EC crypto through port/).
+ */
+#ifndef TEEHSM_TA_CORE_H
+#define TEEHSM_TA_CORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ta.h"
+#include "attr.h"
+
+#define TA_TOKEN_ID_LEN	    16
+#define TA_LABEL_LEN	    32
+#define TA_PIN_MIN_LEN	    4
+#define TA_PIN_MAX_LEN	    128
+#define TA_PIN_SALT_LEN	    16
+#define TA_PIN_HASH_LEN	    32
+#define TA_SEAL_KEY_LEN	    32
+#define TA_DEFAULT_PIN_ITER 300000UL
+#define TA_DEFAULT_MAX_FAIL 10UL
+#define TA_DEFAULT_MAX_SESS 256UL
+
+/* A stored PIN: PBKDF2-HMAC-SHA256(pin, salt, iter). */
+struct pin_rec {
+	bool set;
+	uint32_t iter;
+	uint8_t salt[TA_PIN_SALT_LEN];
+	uint8_t hash[TA_PIN_HASH_LEN];
+};
+
+/* The persistent token record (sealed in the store as "token"). */
+struct token {
+	uint8_t id[TA_TOKEN_ID_LEN]; /* random; new at each C_InitToken */
+	uint8_t label[TA_LABEL_LEN]; /* blank-padded */
+	bool initialized;
+	struct pin_rec so;
+	struct pin_rec user;
+	uint32_t so_fails; /* consecutive wrong SO PINs */
+	uint32_t user_fails;
+};
+
+/* A token or session object. */
+struct obj {
+	struct obj *next;
+	uint64_t oid;	    /* unique in the ta, nonzero; a token object's store file id */
+	struct sess *owner; /* the creating session of a session object; NULL for token objects */
+	struct attrs a;
+};
+
+struct mech_info;
+struct port_hash;
+
+/* An active C_FindObjects* search: the ids of the matches, taken at C_FindObjectsInit. */
+struct find_op {
+	bool active;
+	uint64_t *oids;
+	size_t n;
+	size_t pos;
+};
+
+/* An active signing operation. */
+struct sign_op {
+	bool active;
+	bool updated;	/* C_SignUpdate ran: only C_SignUpdate/C_SignFinal may follow */
+	bool need_auth; /* CKA_ALWAYS_AUTHENTICATE key: C_Login(CKU_CONTEXT_SPECIFIC) pending */
+	const struct mech_info *mech;
+	uint64_t key_oid;
+	struct port_hash *hash; /* the running digest of a hash-and-sign mechanism */
+};
+
+struct sess {
+	struct sess *next;
+	CK_SESSION_HANDLE h;
+	struct ta_client *c;
+	bool rw;
+	struct find_op find;
+	struct sign_op sign;
+};
+
+enum ta_login {
+	TA_LOGIN_NONE = 0,
+	TA_LOGIN_USER,
+	TA_LOGIN_SO,
+};
+
+/* One object handle of a client: handles name objects by id, never by pointer. */
+struct handle_ent {
+	CK_OBJECT_HANDLE h;
+	uint64_t oid;
+};
+
+struct ta_client {
+	struct ta *ta;
+	struct ta_client *next;
+	struct sess *sessions;
+	unsigned long nsess;
+	unsigned long nrw;
+	enum ta_login login; /* shared by all sessions of the client */
+	struct handle_ent *handles;
+	size_t nhandles;
+	size_t cap;
+};
+
+struct ta {
+	/* XXX: one lock around every call is simple and correct but serialises all clients,
+	 * including slow PBKDF2 and key generation; finer locking comes with the worker pool. */
+	pthread_mutex_t lock;
+	unsigned long pin_iter;
+	unsigned long max_fails;
+	unsigned long max_sessions;
+	struct port_store *ps;
+	uint8_t key_token[TA_SEAL_KEY_LEN]; /* seals the token record */
+	uint8_t key_obj[TA_SEAL_KEY_LEN];   /* seals objects */
+	struct token tok;
+	/* XXX: every object in one list, all token objects loaded at open; an index (and
+	 * loading on demand) for large stores later. */
+	struct obj *objs;
+	struct ta_client *clients;
+};
+
+/* --- ta.c --- */
+
+/* A random nonzero 32-bit value for a handle. CKR_OK or CKR_FUNCTION_FAILED. */
+CK_RV ta_random_handle(CK_ULONG *out);
+
+/* Space-pad: copy the NUL-terminated src into the len-byte field dst, padding with blanks. */
+void ta_pad(uint8_t *dst, size_t len, const char *src);
+
+/* --- token.c --- */
+
+/* CKR_OK for TA_SLOT_ID, else CKR_SLOT_ID_INVALID. */
+CK_RV token_check_slot(CK_SLOT_ID slot);
+
+/* A fresh, uninitialised token with a new random id. */
+CK_RV token_fresh(struct token *t);
+
+/* C_GetSlotList: the one slot, with the size-query rules of §5.2. */
+CK_RV token_get_slot_list(struct ta_client *c, CK_BBOOL present, CK_SLOT_ID_PTR list,
+			  CK_ULONG_PTR count);
+/* C_GetSlotInfo. */
+CK_RV token_get_slot_info(struct ta_client *c, CK_SLOT_ID slot, CK_SLOT_INFO_PTR info);
+/* C_GetTokenInfo: label, serial, flags from the token record and counters. */
+CK_RV token_get_token_info(struct ta_client *c, CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info);
+/* C_InitToken: checks the SO PIN when initialised, then a new token id, label and SO PIN;
+ * every token object is destroyed and the user PIN cleared. */
+CK_RV token_init_token(struct ta_client *c, CK_SLOT_ID slot, const uint8_t *pin, CK_ULONG len,
+		       const uint8_t *label);
+/* C_InitPIN: sets the user PIN from an R/W SO session. */
+CK_RV token_init_pin(struct ta_client *c, CK_SESSION_HANDLE hs, const uint8_t *pin, CK_ULONG len);
+/* C_GenerateRandom, through the port RNG. */
+CK_RV token_generate_random(struct ta_client *c, CK_SESSION_HANDLE hs, uint8_t *out, CK_ULONG len);
+
+/* --- pin.c --- */
+
+/* A new PIN record for pin (ta->pin_iter iterations, a random salt) into *out. */
+CK_RV pin_make(struct ta *ta, const uint8_t *pin, CK_ULONG len, struct pin_rec *out);
+
+/* Check pin against the SO (so) or user PIN, counting failures in the token record, which is
+ * persisted before the result is known to the caller. CKR_OK, CKR_PIN_INCORRECT,
+ * CKR_PIN_LOCKED (no check is made once locked), CKR_USER_PIN_NOT_INITIALIZED or
+ * CKR_DEVICE_ERROR. */
+CK_RV pin_verify(struct ta *ta, bool so, const uint8_t *pin, CK_ULONG len);
+
+/* The CKF_*_PIN_{COUNT_LOW,FINAL_TRY,LOCKED} flags from the failure counters. */
+CK_FLAGS pin_flags(const struct ta *ta);
+
+/* --- sess.c --- */
+
+/* The session h of client c into *out; CKR_SESSION_HANDLE_INVALID when c has no such session
+ * (including another client's session). */
+CK_RV sess_get(struct ta_client *c, CK_SESSION_HANDLE h, struct sess **out);
+
+/* True when any client has a session open on the token. */
+bool sess_any_open(const struct ta *ta);
+
+/* Close every session of c (destroying their session objects and ending the login). */
+void sess_close_all_of(struct ta_client *c);
+
+/* C_OpenSession: serial sessions only, at most ta->max_sessions per client. */
+CK_RV sess_open(struct ta_client *c, CK_SLOT_ID slot, CK_FLAGS flags, CK_SESSION_HANDLE_PTR ph);
+/* C_CloseSession: destroys the session's objects; the last session ends the login. */
+CK_RV sess_close(struct ta_client *c, CK_SESSION_HANDLE h);
+/* C_CloseAllSessions for client c. */
+CK_RV sess_close_all(struct ta_client *c, CK_SLOT_ID slot);
+/* C_GetSessionInfo: the state from the session's R/W flag and the client's login. */
+CK_RV sess_get_info(struct ta_client *c, CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info);
+/* C_Login for CKU_SO, CKU_USER and CKU_CONTEXT_SPECIFIC. */
+CK_RV sess_login(struct ta_client *c, CK_SESSION_HANDLE h, CK_USER_TYPE type, const uint8_t *pin,
+		 CK_ULONG len);
+/* C_Logout: ends the login, private session objects and operations on private keys. */
+CK_RV sess_logout(struct ta_client *c, CK_SESSION_HANDLE h);
+
+/* --- obj.c --- */
+
+/* Wipe and free an object. Accepts NULL. */
+void obj_free(struct obj *o);
+
+/* A new, unlinked object with a fresh unique id and no attributes; NULL on failure. */
+struct obj *obj_new(struct ta *ta);
+
+/* Link o into the ta's object list (the list owns it). */
+void obj_link(struct ta *ta, struct obj *o);
+
+/* Unlink o from the object list and free it. Handles and operations that name it find it gone
+ * the next time they are used. */
+void obj_unlink_free(struct ta *ta, struct obj *o);
+
+/* The object with id oid, or NULL. */
+struct obj *obj_by_oid(const struct ta *ta, uint64_t oid);
+
+/* True for a token object (CKA_TOKEN). */
+bool obj_is_token(const struct obj *o);
+
+/* True for a private object (CKA_PRIVATE). */
+bool obj_is_private(const struct obj *o);
+
+/* True when client c may see o: a token object or one of c's session objects, and for a private
+ * object only while c's user is logged in. */
+bool obj_visible(const struct ta_client *c, const struct obj *o);
+
+/* The object named by c's handle h whatever the login state (a token object or c's session
+ * object), or NULL. Callers decide about private objects. */
+struct obj *obj_from_handle(struct ta_client *c, CK_OBJECT_HANDLE h);
+
+/* c's handle for o, allocating a new random one the first time. CKR_OK or CKR_HOST_MEMORY. */
+CK_RV obj_handle(struct ta_client *c, const struct obj *o, CK_OBJECT_HANDLE *out);
+
+/* Drop c's handle table. */
+void obj_handles_free(struct ta_client *c);
+
+/* Destroy the session objects created by s (all of them, or only private ones). */
+void obj_destroy_session_objects(struct ta *ta, const struct sess *s, bool only_private);
+
+/* Free every object (at ta_close). */
+void obj_free_all(struct ta *ta);
+
+/* C_GetAttributeValue with the per-attribute rules of §5.7. */
+CK_RV obj_get_attribute_value(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE ho,
+			      CK_ATTRIBUTE_PTR tmpl, CK_ULONG n);
+/* C_DestroyObject: removes a token object's sealed file first. */
+CK_RV obj_destroy(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE ho);
+
+/* Check that s may create an object with attributes a: CKR_SESSION_READ_ONLY for a token
+ * object in a R/O session, CKR_USER_NOT_LOGGED_IN for a private object without the user
+ * logged in, CKR_ATTRIBUTE_READ_ONLY for CKA_TRUSTED set by anyone but the SO. */
+CK_RV obj_check_create(const struct sess *s, const struct attrs *a);
+
+/* --- find.c --- */
+
+/* End a search, freeing its state. */
+void find_op_end(struct find_op *f);
+
+/* C_FindObjectsInit: byte-exact match on any template over the visible objects. */
+CK_RV find_init(struct ta_client *c, CK_SESSION_HANDLE hs, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n);
+/* C_FindObjects: up to max handles of the remaining matches. */
+CK_RV find_next(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE_PTR out, CK_ULONG max,
+		CK_ULONG_PTR got);
+/* C_FindObjectsFinal. */
+CK_RV find_final(struct ta_client *c, CK_SESSION_HANDLE hs);
+
+/* --- store.c --- */
+
+/* Open the sealed store of cfg: the directory, the root key and the derived sealing keys, the
+ * token record (a fresh uninitialised token is written when there is none) and every token
+ * object (refusing, with a warning, any file that does not authenticate). */
+CK_RV store_open(struct ta *ta, const struct ta_config *cfg);
+
+/* Close the store and wipe the sealing keys. */
+void store_close(struct ta *ta);
+
+/* Seal and durably write the token record t (ta->tok is not changed). */
+CK_RV store_token_write(struct ta *ta, const struct token *t);
+
+/* Seal and durably write token object o. */
+CK_RV store_obj_write(struct ta *ta, const struct obj *o);
+
+/* Durably remove the file of token object oid (CKR_OK when there is none). */
+CK_RV store_obj_remove(struct ta *ta, uint64_t oid);
+
+/* --- sign.c --- */
+
+/* End a signing operation, freeing its state. */
+void sign_op_end(struct sign_op *op);
+
+/* C_SignInit: the policy check of mech.c, then the mechanism's setup. */
+CK_RV sign_init(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE hk);
+/* C_Sign: single-part signing with the §5.2 size-query rules. */
+CK_RV sign_oneshot(struct ta_client *c, CK_SESSION_HANDLE hs, const uint8_t *data, CK_ULONG len,
+		   uint8_t *sig, CK_ULONG_PTR sig_len);
+/* C_SignUpdate: hash-and-sign mechanisms only. */
+CK_RV sign_update(struct ta_client *c, CK_SESSION_HANDLE hs, const uint8_t *part, CK_ULONG len);
+/* C_SignFinal: with the §5.2 size-query rules. */
+CK_RV sign_final(struct ta_client *c, CK_SESSION_HANDLE hs, uint8_t *sig, CK_ULONG_PTR sig_len);
+
+/* --- keygen.c --- */
+
+/* C_GenerateKeyPair: both keys are made and stored, or neither. */
+CK_RV keygen_pair(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
+		  CK_ATTRIBUTE_PTR pub_tmpl, CK_ULONG pub_n, CK_ATTRIBUTE_PTR priv_tmpl,
+		  CK_ULONG priv_n, CK_OBJECT_HANDLE_PTR hpub, CK_OBJECT_HANDLE_PTR hpriv);
+
+#endif

@@ -1,0 +1,258 @@
+/* Objects, per-client object handles, C_GetAttributeValue and C_DestroyObject (§5.7). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "core.h"
+#include "port/rng.h"
+
+void obj_free(struct obj *o)
+{
+	if (!o)
+		return;
+	attrs_free(&o->a); /* wipes every value, key material included */
+	free(o);
+}
+
+struct obj *obj_new(struct ta *ta)
+{
+	struct obj *o = calloc(1, sizeof(*o));
+	uint64_t oid = 0;
+
+	if (!o)
+		return NULL;
+	do {
+		if (port_rng_bytes(&oid, sizeof(oid)) != 0) {
+			free(o);
+			return NULL;
+		}
+	} while (oid == 0 || obj_by_oid(ta, oid));
+	o->oid = oid;
+	return o;
+}
+
+void obj_link(struct ta *ta, struct obj *o)
+{
+	o->next = ta->objs;
+	ta->objs = o;
+}
+
+void obj_unlink_free(struct ta *ta, struct obj *o)
+{
+	/* Handles and operations naming o find it gone by its id the next time they are used. */
+	for (struct obj **pp = &ta->objs; *pp; pp = &(*pp)->next) {
+		if (*pp == o) {
+			*pp = o->next;
+			break;
+		}
+	}
+	obj_free(o);
+}
+
+struct obj *obj_by_oid(const struct ta *ta, uint64_t oid)
+{
+	for (struct obj *o = ta->objs; o; o = o->next) {
+		if (o->oid == oid)
+			return o;
+	}
+	return NULL;
+}
+
+bool obj_is_token(const struct obj *o)
+{
+	return attrs_get_bool(&o->a, CKA_TOKEN);
+}
+
+bool obj_is_private(const struct obj *o)
+{
+	return attrs_get_bool(&o->a, CKA_PRIVATE);
+}
+
+/* A token object, or a session object of one of c's sessions. */
+static bool obj_accessible(const struct ta_client *c, const struct obj *o)
+{
+	return !o->owner || o->owner->c == c;
+}
+
+bool obj_visible(const struct ta_client *c, const struct obj *o)
+{
+	return obj_accessible(c, o) && (!obj_is_private(o) || c->login == TA_LOGIN_USER);
+}
+
+struct obj *obj_from_handle(struct ta_client *c, CK_OBJECT_HANDLE h)
+{
+	struct obj *o = NULL;
+
+	if (h == CK_INVALID_HANDLE)
+		return NULL;
+	for (size_t i = 0; i < c->nhandles; i++) {
+		if (c->handles[i].h != h)
+			continue;
+		o = obj_by_oid(c->ta, c->handles[i].oid);
+		if (o && obj_accessible(c, o))
+			return o;
+		/* The object is gone: forget the handle for good. */
+		c->handles[i] = c->handles[--c->nhandles];
+		return NULL;
+	}
+	return NULL;
+}
+
+static bool handle_used(const struct ta_client *c, CK_OBJECT_HANDLE h)
+{
+	for (size_t i = 0; i < c->nhandles; i++) {
+		if (c->handles[i].h == h)
+			return true;
+	}
+	return false;
+}
+
+CK_RV obj_handle(struct ta_client *c, const struct obj *o, CK_OBJECT_HANDLE *out)
+{
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	*out = CK_INVALID_HANDLE;
+	for (size_t i = 0; i < c->nhandles; i++) {
+		if (c->handles[i].oid == o->oid) {
+			*out = c->handles[i].h;
+			return CKR_OK;
+		}
+	}
+	if (c->nhandles == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct handle_ent *v = reallocarray(c->handles, cap, sizeof(*v));
+
+		if (!v)
+			return CKR_HOST_MEMORY;
+		c->handles = v;
+		c->cap = cap;
+	}
+	do {
+		rv = ta_random_handle(&h);
+		if (rv != CKR_OK)
+			return rv;
+	} while (handle_used(c, h));
+	c->handles[c->nhandles].h = h;
+	c->handles[c->nhandles].oid = o->oid;
+	c->nhandles++;
+	*out = h;
+	return CKR_OK;
+}
+
+void obj_handles_free(struct ta_client *c)
+{
+	free(c->handles);
+	c->handles = NULL;
+	c->nhandles = 0;
+	c->cap = 0;
+}
+
+void obj_destroy_session_objects(struct ta *ta, const struct sess *s, bool only_private)
+{
+	struct obj **pp = &ta->objs;
+
+	while (*pp) {
+		struct obj *o = *pp;
+
+		if (o->owner == s && (!only_private || obj_is_private(o))) {
+			*pp = o->next;
+			obj_free(o);
+		} else {
+			pp = &o->next;
+		}
+	}
+}
+
+void obj_free_all(struct ta *ta)
+{
+	while (ta->objs) {
+		struct obj *o = ta->objs;
+
+		ta->objs = o->next;
+		obj_free(o);
+	}
+}
+
+CK_RV obj_get_attribute_value(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE ho,
+			      CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
+{
+	struct sess *s = NULL;
+	struct obj *o = NULL;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	rv = sess_get(c, hs, &s);
+	if (rv != CKR_OK)
+		return rv;
+	if (n && !tmpl)
+		return CKR_ARGUMENTS_BAD;
+	o = obj_from_handle(c, ho);
+	if (!o || !obj_visible(c, o))
+		return CKR_OBJECT_HANDLE_INVALID;
+	/* §5.7: every attribute is processed; the result is one of the per-attribute errors if
+	 * any applied (the first one met). */
+	rv = CKR_OK;
+	for (CK_ULONG i = 0; i < n; i++) {
+		CK_ATTRIBUTE *t = &tmpl[i];
+		const struct attr *at = attrs_find(&o->a, t->type);
+		CK_RV err = CKR_OK;
+
+		if (!at) {
+			t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			err = CKR_ATTRIBUTE_TYPE_INVALID;
+		} else if (attr_is_sensitive(&o->a, t->type)) {
+			t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			err = CKR_ATTRIBUTE_SENSITIVE;
+		} else if (!t->pValue) {
+			t->ulValueLen = at->len;
+		} else if (t->ulValueLen >= at->len) {
+			if (at->len)
+				memcpy(t->pValue, at->val, at->len);
+			t->ulValueLen = at->len;
+		} else {
+			t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			err = CKR_BUFFER_TOO_SMALL;
+		}
+		if (err != CKR_OK && rv == CKR_OK)
+			rv = err;
+	}
+	return rv;
+}
+
+CK_RV obj_destroy(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE ho)
+{
+	struct sess *s = NULL;
+	struct obj *o = NULL;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	rv = sess_get(c, hs, &s);
+	if (rv != CKR_OK)
+		return rv;
+	o = obj_from_handle(c, ho);
+	if (!o || !obj_visible(c, o))
+		return CKR_OBJECT_HANDLE_INVALID;
+	if (obj_is_token(o) && !s->rw)
+		return CKR_SESSION_READ_ONLY;
+	if (!attrs_get_bool(&o->a, CKA_DESTROYABLE))
+		return CKR_ACTION_PROHIBITED;
+	if (obj_is_token(o)) {
+		rv = store_obj_remove(c->ta, o->oid);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	obj_unlink_free(c->ta, o);
+	return CKR_OK;
+}
+
+CK_RV obj_check_create(const struct sess *s, const struct attrs *a)
+{
+	if (attrs_get_bool(a, CKA_TOKEN) && !s->rw)
+		return CKR_SESSION_READ_ONLY;
+	if (attrs_get_bool(a, CKA_PRIVATE) && s->c->login != TA_LOGIN_USER)
+		return CKR_USER_NOT_LOGGED_IN;
+	/* §4.8: only the SO can mark a key trusted. */
+	if (attrs_get_bool(a, CKA_TRUSTED) && s->c->login != TA_LOGIN_SO)
+		return CKR_ATTRIBUTE_READ_ONLY;
+	return CKR_OK;
+}
