@@ -405,8 +405,10 @@ static void test_module_attributes_and_find(void **state)
 	assert_int_equal(fx->f->C_FindObjectsFinal(s), CKR_OK);
 	assert_int_equal(fx->f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
 			 CKR_OK);
-	assert_int_equal(fx->f->C_DestroyObject(s, priv), CKR_OK);
+	/* §5.6: logging out destroyed the private session key; the public one stays. */
 	assert_int_equal(fx->f->C_DestroyObject(s, priv), CKR_OBJECT_HANDLE_INVALID);
+	assert_int_equal(fx->f->C_DestroyObject(s, pub), CKR_OK);
+	assert_int_equal(fx->f->C_DestroyObject(s, pub), CKR_OBJECT_HANDLE_INVALID);
 	assert_int_equal(fx->f->C_CloseSession(s), CKR_OK);
 }
 
