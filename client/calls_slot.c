@@ -1,0 +1,243 @@
+/* §5.5 Slot and token management, forwarded to teehsmd. */
+#include <string.h>
+
+#include "cli_calls.h"
+
+static CK_RV slot_info_from_wire(CK_SLOT_INFO *dst, const Teehsm__SlotInfo *w)
+{
+	CK_SLOT_INFO s;
+
+	memset(&s, 0, sizeof(s));
+	if (codec_fixed_from_wire(s.slotDescription, sizeof(s.slotDescription),
+				  &w->slot_description) ||
+	    codec_fixed_from_wire(s.manufacturerID, sizeof(s.manufacturerID),
+				  &w->manufacturer_id) ||
+	    cli_ulong_from_wire(w->flags, &s.flags) != CKR_OK ||
+	    codec_version_from_wire(&s.hardwareVersion, w->hardware_version) ||
+	    codec_version_from_wire(&s.firmwareVersion, w->firmware_version))
+		return CKR_DEVICE_ERROR;
+	*dst = s;
+	return CKR_OK;
+}
+
+static CK_RV token_info_from_wire(CK_TOKEN_INFO *dst, const Teehsm__TokenInfo *w)
+{
+	CK_TOKEN_INFO t;
+	const struct {
+		uint64_t v;
+		CK_ULONG *out;
+	} nums[] = {
+		{ w->flags, &t.flags },
+		{ w->max_session_count, &t.ulMaxSessionCount },
+		{ w->session_count, &t.ulSessionCount },
+		{ w->max_rw_session_count, &t.ulMaxRwSessionCount },
+		{ w->rw_session_count, &t.ulRwSessionCount },
+		{ w->max_pin_len, &t.ulMaxPinLen },
+		{ w->min_pin_len, &t.ulMinPinLen },
+		{ w->total_public_memory, &t.ulTotalPublicMemory },
+		{ w->free_public_memory, &t.ulFreePublicMemory },
+		{ w->total_private_memory, &t.ulTotalPrivateMemory },
+		{ w->free_private_memory, &t.ulFreePrivateMemory },
+	};
+
+	memset(&t, 0, sizeof(t));
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		if (cli_ulong_from_wire(nums[i].v, nums[i].out) != CKR_OK)
+			return CKR_DEVICE_ERROR;
+	if (codec_fixed_from_wire(t.label, sizeof(t.label), &w->label) ||
+	    codec_fixed_from_wire(t.manufacturerID, sizeof(t.manufacturerID),
+				  &w->manufacturer_id) ||
+	    codec_fixed_from_wire(t.model, sizeof(t.model), &w->model) ||
+	    codec_fixed_from_wire(t.serialNumber, sizeof(t.serialNumber), &w->serial_number) ||
+	    codec_fixed_from_wire(t.utcTime, sizeof(t.utcTime), &w->utc_time) ||
+	    codec_version_from_wire(&t.hardwareVersion, w->hardware_version) ||
+	    codec_version_from_wire(&t.firmwareVersion, w->firmware_version))
+		return CKR_DEVICE_ERROR;
+	*dst = t;
+	return CKR_OK;
+}
+
+CK_RV cli_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__GetSlotListRequest a = TEEHSM__GET_SLOT_LIST_REQUEST__INIT;
+	Teehsm__Response *resp = NULL;
+	const Teehsm__GetSlotListResponse *r = NULL;
+	CK_RV rv = cli_check_initialized();
+
+	if (rv != CKR_OK)
+		return rv;
+	if (!pulCount)
+		return CKR_ARGUMENTS_BAD;
+	a.token_present = tokenPresent != CK_FALSE;
+	cli_out_len_to_wire(&a.has_out_len, &a.out_len, pSlotList, pulCount);
+	q.call_case = TEEHSM__REQUEST__CALL_GET_SLOT_LIST;
+	q.get_slot_list = &a;
+	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_GET_SLOT_LIST, &resp);
+	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
+		goto out;
+	if (resp->result_case != TEEHSM__RESPONSE__RESULT_GET_SLOT_LIST) {
+		rv = CKR_DEVICE_ERROR; /* the count must come back with CKR_BUFFER_TOO_SMALL */
+		goto out;
+	}
+	r = resp->get_slot_list;
+	if (cli_ulongs_from_wire(rv, pSlotList, pulCount, r->out_len, r->slots, r->n_slots) !=
+	    CKR_OK)
+		rv = CKR_DEVICE_ERROR;
+out:
+	codec_response_free(resp);
+	return rv;
+}
+
+CK_RV cli_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__GetSlotInfoRequest a = TEEHSM__GET_SLOT_INFO_REQUEST__INIT;
+	Teehsm__Response *resp = NULL;
+	CK_RV rv = cli_check_initialized();
+
+	if (rv != CKR_OK)
+		return rv;
+	if (!pInfo)
+		return CKR_ARGUMENTS_BAD;
+	a.slot_id = codec_ulong_to_wire(slotID);
+	q.call_case = TEEHSM__REQUEST__CALL_GET_SLOT_INFO;
+	q.get_slot_info = &a;
+	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_GET_SLOT_INFO, &resp);
+	if (rv == CKR_OK)
+		rv = slot_info_from_wire(pInfo, resp->get_slot_info->info);
+	codec_response_free(resp);
+	return rv;
+}
+
+CK_RV cli_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__GetTokenInfoRequest a = TEEHSM__GET_TOKEN_INFO_REQUEST__INIT;
+	Teehsm__Response *resp = NULL;
+	CK_RV rv = cli_check_initialized();
+
+	if (rv != CKR_OK)
+		return rv;
+	if (!pInfo)
+		return CKR_ARGUMENTS_BAD;
+	a.slot_id = codec_ulong_to_wire(slotID);
+	q.call_case = TEEHSM__REQUEST__CALL_GET_TOKEN_INFO;
+	q.get_token_info = &a;
+	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_GET_TOKEN_INFO, &resp);
+	if (rv == CKR_OK)
+		rv = token_info_from_wire(pInfo, resp->get_token_info->info);
+	codec_response_free(resp);
+	return rv;
+}
+
+CK_RV cli_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+			     CK_ULONG_PTR pulCount)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__GetMechanismListRequest a = TEEHSM__GET_MECHANISM_LIST_REQUEST__INIT;
+	Teehsm__Response *resp = NULL;
+	const Teehsm__GetMechanismListResponse *r = NULL;
+	CK_RV rv = cli_check_initialized();
+
+	if (rv != CKR_OK)
+		return rv;
+	if (!pulCount)
+		return CKR_ARGUMENTS_BAD;
+	a.slot_id = codec_ulong_to_wire(slotID);
+	cli_out_len_to_wire(&a.has_out_len, &a.out_len, pMechanismList, pulCount);
+	q.call_case = TEEHSM__REQUEST__CALL_GET_MECHANISM_LIST;
+	q.get_mechanism_list = &a;
+	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_GET_MECHANISM_LIST, &resp);
+	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
+		goto out;
+	if (resp->result_case != TEEHSM__RESPONSE__RESULT_GET_MECHANISM_LIST) {
+		rv = CKR_DEVICE_ERROR;
+		goto out;
+	}
+	r = resp->get_mechanism_list;
+	if (cli_ulongs_from_wire(rv, pMechanismList, pulCount, r->out_len, r->mechanisms,
+				 r->n_mechanisms) != CKR_OK)
+		rv = CKR_DEVICE_ERROR;
+out:
+	codec_response_free(resp);
+	return rv;
+}
+
+CK_RV cli_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__GetMechanismInfoRequest a = TEEHSM__GET_MECHANISM_INFO_REQUEST__INIT;
+	Teehsm__Response *resp = NULL;
+	const Teehsm__MechanismInfo *w = NULL;
+	CK_MECHANISM_INFO info;
+	CK_RV rv = cli_check_initialized();
+
+	if (rv != CKR_OK)
+		return rv;
+	if (!pInfo)
+		return CKR_ARGUMENTS_BAD;
+	a.slot_id = codec_ulong_to_wire(slotID);
+	a.type = codec_ulong_to_wire(type);
+	q.call_case = TEEHSM__REQUEST__CALL_GET_MECHANISM_INFO;
+	q.get_mechanism_info = &a;
+	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_GET_MECHANISM_INFO, &resp);
+	if (rv != CKR_OK)
+		goto out;
+	w = resp->get_mechanism_info->info;
+	memset(&info, 0, sizeof(info));
+	if (cli_ulong_from_wire(w->min_key_size, &info.ulMinKeySize) != CKR_OK ||
+	    cli_ulong_from_wire(w->max_key_size, &info.ulMaxKeySize) != CKR_OK ||
+	    cli_ulong_from_wire(w->flags, &info.flags) != CKR_OK) {
+		rv = CKR_DEVICE_ERROR;
+		goto out;
+	}
+	*pInfo = info;
+out:
+	codec_response_free(resp);
+	return rv;
+}
+
+CK_RV cli_C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
+		      CK_UTF8CHAR_PTR pLabel)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__InitTokenRequest a = TEEHSM__INIT_TOKEN_REQUEST__INIT;
+	Teehsm__Response *resp = NULL;
+	CK_RV rv = cli_check_initialized();
+
+	if (rv != CKR_OK)
+		return rv;
+	if (!pLabel)
+		return CKR_ARGUMENTS_BAD;
+	rv = cli_pin_to_wire(&a.has_pin, &a.pin, pPin, ulPinLen);
+	if (rv != CKR_OK)
+		return rv;
+	a.slot_id = codec_ulong_to_wire(slotID);
+	codec_fixed_to_wire(&a.label, pLabel, 32); /* CK_TOKEN_INFO.label: 32 bytes */
+	q.call_case = TEEHSM__REQUEST__CALL_INIT_TOKEN;
+	q.init_token = &a;
+	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT__NOT_SET, &resp);
+	codec_response_free(resp);
+	return rv;
+}
+
+CK_RV cli_C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__InitPinRequest a = TEEHSM__INIT_PIN_REQUEST__INIT;
+	Teehsm__Response *resp = NULL;
+	CK_RV rv = cli_check_initialized();
+
+	if (rv != CKR_OK)
+		return rv;
+	rv = cli_pin_to_wire(&a.has_pin, &a.pin, pPin, ulPinLen);
+	if (rv != CKR_OK)
+		return rv;
+	a.session = codec_ulong_to_wire(hSession);
+	q.call_case = TEEHSM__REQUEST__CALL_INIT_PIN;
+	q.init_pin = &a;
+	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT__NOT_SET, &resp);
+	codec_response_free(resp);
+	return rv;
+}
