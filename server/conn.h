@@ -1,0 +1,26 @@
+/*
+ * conn: one client connection — the TLS handshake with its timeout, then length-framed requests
+ * handed to dispatch and framed responses written back, with back-pressure and an idle timeout.
+ */
+#ifndef TEEHSM_SERVER_CONN_H
+#define TEEHSM_SERVER_CONN_H
+
+#include <sys/socket.h>
+
+#include <event2/util.h>
+
+#include "server.h"
+
+/* Take over the accepted socket fd (from the peer at sa) and start the TLS handshake. The
+ * connection joins srv->conns and frees itself when it ends. On failure the socket is closed
+ * and -1 is returned (the reason is logged); 0 otherwise. */
+int conn_new(struct srv *srv, evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen);
+
+/* Close every connection of srv now (server shutdown): their peers are freed, so their token
+ * sessions close and their logins end. */
+void conn_free_all(struct srv *srv);
+
+/* Format sa as "ADDR:PORT" ("[ADDR]:PORT" for IPv6) into buf; "?" when it cannot. Returns buf. */
+const char *conn_format_addr(const struct sockaddr *sa, socklen_t salen, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * The state one teehsmd process shares between its listeners and its connections. Everything
+ * here is used on the event loop's thread only.
+ */
+#ifndef TEEHSM_SERVER_SERVER_H
+#define TEEHSM_SERVER_SERVER_H
+
+#include <stddef.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "srvconf.h"
+#include "ta.h"
+
+struct conn;
+
+struct srv {
+	struct event_base *base;
+	SSL_CTX *ssl_ctx;
+	struct ta *ta;
+	const struct srv_config *cfg;
+	LIST_HEAD(conn_list, conn) conns; /* every open connection */
+	size_t n_conns;
+	int stopping; /* shutting down: accept nothing more */
+};
+
+#endif

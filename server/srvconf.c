@@ -1,0 +1,270 @@
+/*
+ * teehsmd's configuration: every key is checked here, once, so that the rest of the server only
+ * ever sees values in range. A mistake is reported as "file:line: reason" and teehsmd exits
+ * before it listens.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/conf.h"
+#include "proto/codec.h"
+#include "srvconf.h"
+
+#define DEF_MAX_PIN_FAILURES  10
+#define DEF_HANDSHAKE_TIMEOUT 10
+#define DEF_IDLE_TIMEOUT      300
+#define DEF_MAX_CONNECTIONS   256
+#define MAX_HOST_LEN	      255
+
+static const char *const allowed_keys[] = {
+	"listen",
+	"ca",
+	"cert",
+	"key",
+	"store",
+	"root_key",
+	"max_frame",
+	"pin_kdf_iterations",
+	"max_pin_failures",
+	"handshake_timeout",
+	"idle_timeout",
+	"max_connections",
+	"log_level",
+	NULL,
+};
+
+/* The last entry named key (a later line overrides an earlier one), or NULL. */
+static const struct conf_entry *last_entry(const struct conf *c, const char *key)
+{
+	for (size_t i = c->n; i > 0; i--)
+		if (strcmp(c->entries[i - 1].key, key) == 0)
+			return &c->entries[i - 1];
+	return NULL;
+}
+
+/* A plain unsigned decimal: digits only, no sign, no blanks, no overflow. */
+static int parse_decimal(const char *s, unsigned long *out)
+{
+	char *end = NULL;
+	unsigned long n;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno || *end != '\0')
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* key as a number in [min, max] (or exactly 0 when zero_ok); def when absent. */
+static int get_number(const struct conf *c, const char *key, unsigned long def, unsigned long min,
+		      unsigned long max, int zero_ok, unsigned long *out, char *err, size_t errlen)
+{
+	const struct conf_entry *e = last_entry(c, key);
+	unsigned long n = 0;
+
+	if (!e) {
+		*out = def;
+		return 0;
+	}
+	if (parse_decimal(e->value, &n) || ((n < min || n > max) && !(zero_ok && n == 0))) {
+		snprintf(err, errlen, "%s:%u: %s must be a number in [%lu, %lu]%s, not '%.64s'",
+			 c->path, e->line, key, min, max, zero_ok ? " or 0" : "", e->value);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/* A required path, resolved relative to the configuration file's directory. */
+static int get_path(const struct conf *c, const char *key, int required, char **out, unsigned *line,
+		    char *err, size_t errlen)
+{
+	const struct conf_entry *e = last_entry(c, key);
+
+	*out = NULL;
+	if (line)
+		*line = 0;
+	if (!e) {
+		if (!required)
+			return 0;
+		snprintf(err, errlen, "%s: missing required key '%s'", c->path, key);
+		return -1;
+	}
+	if (e->value[0] == '\0') {
+		snprintf(err, errlen, "%s:%u: %s needs a path", c->path, e->line, key);
+		return -1;
+	}
+	*out = conf_path(c, e->value);
+	if (!*out) {
+		snprintf(err, errlen, "%s: out of memory", c->path);
+		return -1;
+	}
+	if (line)
+		*line = e->line;
+	return 0;
+}
+
+/* "127.0.0.1:5705", "[::1]:5705", "localhost:5705": split into host and port. */
+static int parse_listen(const struct conf *c, const struct conf_entry *e, struct srv_listen *l,
+			char *err, size_t errlen)
+{
+	const char *v = e->value, *host, *port;
+	size_t host_len;
+	unsigned long n = 0;
+	char num[8];
+
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+
+		if (!close || close[1] != ':') {
+			snprintf(err, errlen, "%s:%u: listen: expected '[IPv6]:PORT', not '%.64s'",
+				 c->path, e->line, v);
+			return -1;
+		}
+		host = v + 1;
+		host_len = (size_t)(close - host);
+		port = close + 2;
+	} else {
+		const char *colon = strrchr(v, ':');
+
+		if (!colon) {
+			snprintf(err, errlen, "%s:%u: listen: expected 'HOST:PORT', not '%.64s'",
+				 c->path, e->line, v);
+			return -1;
+		}
+		host = v;
+		host_len = (size_t)(colon - host);
+		port = colon + 1;
+		if (memchr(host, ':', host_len)) {
+			snprintf(err, errlen,
+				 "%s:%u: listen: write IPv6 addresses in brackets ('[::1]:5705'), "
+				 "not '%.64s'",
+				 c->path, e->line, v);
+			return -1;
+		}
+	}
+	if (host_len == 0 || host_len > MAX_HOST_LEN || strcspn(host, " \t[]") < host_len) {
+		snprintf(err, errlen, "%s:%u: listen: invalid host in '%.64s'", c->path, e->line,
+			 v);
+		return -1;
+	}
+	if (parse_decimal(port, &n) || n > 65535) {
+		snprintf(err, errlen,
+			 "%s:%u: listen: the port must be a number in [0, 65535], not '%.16s'",
+			 c->path, e->line, port);
+		return -1;
+	}
+	snprintf(num, sizeof(num), "%lu", n);
+	l->host = strndup(host, host_len);
+	l->port = strdup(num);
+	l->line = e->line;
+	l->value = e->value;
+	if (!l->host || !l->port) {
+		snprintf(err, errlen, "%s: out of memory", c->path);
+		return -1;
+	}
+	return 0;
+}
+
+void srvconf_free(struct srv_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		free(cfg->listen[i].host);
+		free(cfg->listen[i].port);
+	}
+	free(cfg->ca);
+	free(cfg->cert);
+	free(cfg->key);
+	free(cfg->store);
+	free(cfg->root_key);
+	free(cfg->path);
+	conf_free(cfg->conf);
+	free(cfg);
+}
+
+int srvconf_load(const char *path, struct srv_config **out, char *err, size_t errlen)
+{
+	struct srv_config *cfg = NULL;
+	struct conf *c = NULL;
+	const struct conf_entry *e = NULL;
+	unsigned long n = 0;
+	int ret = -1;
+
+	*out = NULL;
+	if (conf_load(path, &c, err, errlen))
+		goto out;
+	if (conf_check_keys(c, allowed_keys, err, errlen))
+		goto out;
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg || !(cfg->path = strdup(path))) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	cfg->conf = c;
+	c = NULL; /* cfg owns it now */
+
+	for (size_t i = 0; i < cfg->conf->n; i++) {
+		e = &cfg->conf->entries[i];
+		if (strcmp(e->key, "listen") != 0)
+			continue;
+		if (cfg->n_listen == SRVCONF_MAX_LISTEN) {
+			snprintf(err, errlen, "%s:%u: at most %d listen entries", path, e->line,
+				 SRVCONF_MAX_LISTEN);
+			goto out;
+		}
+		if (parse_listen(cfg->conf, e, &cfg->listen[cfg->n_listen++], err, errlen))
+			goto out;
+	}
+	if (cfg->n_listen == 0) {
+		snprintf(err, errlen,
+			 "%s: missing required key 'listen' (e.g. listen = 127.0.0.1:5705)", path);
+		goto out;
+	}
+
+	if (get_path(cfg->conf, "ca", 1, &cfg->ca, &cfg->ca_line, err, errlen) ||
+	    get_path(cfg->conf, "cert", 1, &cfg->cert, &cfg->cert_line, err, errlen) ||
+	    get_path(cfg->conf, "key", 1, &cfg->key, &cfg->key_line, err, errlen) ||
+	    get_path(cfg->conf, "store", 1, &cfg->store, &cfg->store_line, err, errlen) ||
+	    get_path(cfg->conf, "root_key", 0, &cfg->root_key, NULL, err, errlen))
+		goto out;
+
+	if (get_number(cfg->conf, "max_frame", CODEC_DEFAULT_MAX_FRAME, CODEC_MIN_MAX_FRAME,
+		       CODEC_HARD_MAX_FRAME, 0, &n, err, errlen))
+		goto out;
+	cfg->max_frame = (size_t)n;
+	if (get_number(cfg->conf, "pin_kdf_iterations", 0, 1000, 10000000, 1,
+		       &cfg->pin_kdf_iterations, err, errlen) ||
+	    get_number(cfg->conf, "max_pin_failures", DEF_MAX_PIN_FAILURES, 1, 100, 0,
+		       &cfg->max_pin_failures, err, errlen) ||
+	    get_number(cfg->conf, "handshake_timeout", DEF_HANDSHAKE_TIMEOUT, 1, 600, 0,
+		       &cfg->handshake_timeout, err, errlen) ||
+	    get_number(cfg->conf, "idle_timeout", DEF_IDLE_TIMEOUT, 1, 86400, 0, &cfg->idle_timeout,
+		       err, errlen) ||
+	    get_number(cfg->conf, "max_connections", DEF_MAX_CONNECTIONS, 1, 65536, 0,
+		       &cfg->max_connections, err, errlen))
+		goto out;
+
+	cfg->log_level = LOG_LVL_INFO;
+	e = last_entry(cfg->conf, "log_level");
+	if (e && log_parse_level(e->value, &cfg->log_level)) {
+		snprintf(err, errlen,
+			 "%s:%u: log_level must be error, warn, info or debug, not '%.64s'", path,
+			 e->line, e->value);
+		goto out;
+	}
+
+	*out = cfg;
+	cfg = NULL; /* the caller owns it now */
+	ret = 0;
+out:
+	conf_free(c);
+	srvconf_free(cfg);
+	return ret;
+}
