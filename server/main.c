@@ -348,6 +348,7 @@ static int init_token(const struct srv_config *cfg, const char *label, const cha
 	struct ta_client *tc = NULL;
 	CK_SESSION_HANDLE sh = CK_INVALID_HANDLE;
 	CK_UTF8CHAR lab[LABEL_LEN];
+	CK_TOKEN_INFO info;
 	char *so = NULL, *user = NULL;
 	size_t so_len = 0, user_len = 0;
 	int logged_in = 0;
@@ -366,7 +367,17 @@ static int init_token(const struct srv_config *cfg, const char *label, const cha
 	if (open_token(cfg, &ta) != CKR_OK)
 		goto out;
 	if (step("ta_client_new", ta_client_new(ta, &tc)) ||
-	    step("C_InitToken",
+	    step("C_GetTokenInfo", ta_C_GetTokenInfo(tc, TA_SLOT_ID, &info)))
+		goto out;
+	/* C_InitToken destroys everything: refuse PINs the token would reject before that, not
+	 * after, so a bad user PIN never leaves a wiped token without one. */
+	if (so_len < info.ulMinPinLen || so_len > info.ulMaxPinLen ||
+	    user_len < info.ulMinPinLen || user_len > info.ulMaxPinLen) {
+		log_error("--init-token: PINs must be %lu to %lu bytes long; nothing was changed",
+			  (unsigned long)info.ulMinPinLen, (unsigned long)info.ulMaxPinLen);
+		goto out;
+	}
+	if (step("C_InitToken",
 		 ta_C_InitToken(tc, TA_SLOT_ID, (CK_UTF8CHAR_PTR)so, (CK_ULONG)so_len, lab)) ||
 	    step("C_OpenSession",
 		 ta_C_OpenSession(tc, TA_SLOT_ID, CKF_SERIAL_SESSION | CKF_RW_SESSION, &sh)) ||

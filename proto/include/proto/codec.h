@@ -33,7 +33,9 @@ enum codec_frame {
 };
 
 /* Look at the first avail bytes of a stream: is a whole frame of at most max_frame payload
- * bytes there? Never allocates; checks the length before anyone could. */
+ * bytes there? Never allocates; checks the length before anyone could. *payload_len is the
+ * announced payload length whenever the 4-byte header is complete and within max_frame (on
+ * READY, and on NEED_MORE once the header is in), so a reader knows how much to wait for. */
 enum codec_frame codec_frame_peek(const uint8_t *buf, size_t avail, size_t max_frame,
 				  size_t *payload_len);
 
