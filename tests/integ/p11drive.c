@@ -1,0 +1,974 @@
+/*
+ * p11drive — the integration tests' PKCS#11 driver.
+ *
+ * Loads a PKCS#11 module with dlopen() and uses only the PKCS#11 C API, the way any application
+ * would. Exits 0 when every check of the mode passed; otherwise prints what failed (with the
+ * CK_RV in hex) and exits 1. Usage errors exit 2.
+ *
+ *   p11drive e2e            [MODULE [KEY_LABEL]]   the whole walking skeleton, see mode_e2e()
+ *   p11drive sign-existing  [MODULE] KEY_LABEL     sign with a key made earlier (persistence)
+ *   p11drive destroy        [MODULE] KEY_LABEL     destroy the key pair, check it is gone
+ *   p11drive threads        [MODULE] KEY_LABEL     several threads sign at once, one session each
+ *   p11drive expect-refused [MODULE]               C_GetSlotList must give CKR_DEVICE_ERROR
+ *
+ * Environment: TEEHSM_MODULE (module path when not given), TEEHSM_TEST_PIN (user PIN),
+ * TEEHSM_TEST_LABEL (expected token label), TEEHSM_TEST_KEY_LABEL (key label when not given).
+ * The module itself reads TEEHSM_CONF.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/sha.h>
+
+#include <p11-kit/pkcs11.h>
+
+/* DER of the OID prime256v1 (1.2.840.10045.3.1.7), the CKA_EC_PARAMS of a P-256 key. */
+static const CK_BYTE p256_params[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+
+#define P256_POINT_LEN 65 /* 04 || X || Y */
+#define P256_SIG_LEN   64 /* r || s */
+
+static CK_FUNCTION_LIST_PTR p11;
+/* The token's slot: teehsm presents its token in slot 0 ($TEEHSM_TEST_SLOT overrides, to run
+ * this driver against another module). */
+static CK_SLOT_ID token_slot;
+static const char *mode = "?";
+
+static const struct {
+	CK_RV rv;
+	const char *name;
+} rv_names[] = {
+	{ CKR_OK, "CKR_OK" },
+	{ CKR_HOST_MEMORY, "CKR_HOST_MEMORY" },
+	{ CKR_SLOT_ID_INVALID, "CKR_SLOT_ID_INVALID" },
+	{ CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR" },
+	{ CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED" },
+	{ CKR_ARGUMENTS_BAD, "CKR_ARGUMENTS_BAD" },
+	{ CKR_ATTRIBUTE_SENSITIVE, "CKR_ATTRIBUTE_SENSITIVE" },
+	{ CKR_ATTRIBUTE_TYPE_INVALID, "CKR_ATTRIBUTE_TYPE_INVALID" },
+	{ CKR_ATTRIBUTE_VALUE_INVALID, "CKR_ATTRIBUTE_VALUE_INVALID" },
+	{ CKR_DATA_LEN_RANGE, "CKR_DATA_LEN_RANGE" },
+	{ CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR" },
+	{ CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED" },
+	{ CKR_FUNCTION_NOT_SUPPORTED, "CKR_FUNCTION_NOT_SUPPORTED" },
+	{ CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID" },
+	{ CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT" },
+	{ CKR_KEY_FUNCTION_NOT_PERMITTED, "CKR_KEY_FUNCTION_NOT_PERMITTED" },
+	{ CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID" },
+	{ CKR_MECHANISM_PARAM_INVALID, "CKR_MECHANISM_PARAM_INVALID" },
+	{ CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID" },
+	{ CKR_OPERATION_ACTIVE, "CKR_OPERATION_ACTIVE" },
+	{ CKR_OPERATION_NOT_INITIALIZED, "CKR_OPERATION_NOT_INITIALIZED" },
+	{ CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT" },
+	{ CKR_PIN_LEN_RANGE, "CKR_PIN_LEN_RANGE" },
+	{ CKR_PIN_LOCKED, "CKR_PIN_LOCKED" },
+	{ CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID" },
+	{ CKR_SESSION_READ_ONLY, "CKR_SESSION_READ_ONLY" },
+	{ CKR_TEMPLATE_INCOMPLETE, "CKR_TEMPLATE_INCOMPLETE" },
+	{ CKR_TEMPLATE_INCONSISTENT, "CKR_TEMPLATE_INCONSISTENT" },
+	{ CKR_TOKEN_NOT_PRESENT, "CKR_TOKEN_NOT_PRESENT" },
+	{ CKR_TOKEN_NOT_RECOGNIZED, "CKR_TOKEN_NOT_RECOGNIZED" },
+	{ CKR_USER_ALREADY_LOGGED_IN, "CKR_USER_ALREADY_LOGGED_IN" },
+	{ CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN" },
+	{ CKR_USER_PIN_NOT_INITIALIZED, "CKR_USER_PIN_NOT_INITIALIZED" },
+	{ CKR_USER_TYPE_INVALID, "CKR_USER_TYPE_INVALID" },
+	{ CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL" },
+	{ CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED" },
+	{ CKR_CRYPTOKI_ALREADY_INITIALIZED, "CKR_CRYPTOKI_ALREADY_INITIALIZED" },
+};
+
+static const char *rv_name(CK_RV rv)
+{
+	for (size_t i = 0; i < sizeof(rv_names) / sizeof(rv_names[0]); i++)
+		if (rv_names[i].rv == rv)
+			return rv_names[i].name;
+	return "?";
+}
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "p11drive %s: FAIL: ", mode);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "p11drive %s: ", mode);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Check that a call returned want; report and return 0 otherwise. */
+static int expect_rv(const char *what, CK_RV got, CK_RV want)
+{
+	if (got == want)
+		return 1;
+	fail("%s returned 0x%lx (%s), expected 0x%lx (%s)", what, (unsigned long)got, rv_name(got),
+	     (unsigned long)want, rv_name(want));
+	return 0;
+}
+
+/* Each check either passes or jumps to the function's out: label with ok still 0. */
+#define CHECK_RV(call, want)                                                                       \
+	do {                                                                                       \
+		if (!expect_rv(#call, (call), (want)))                                             \
+			goto out;                                                                  \
+	} while (0)
+#define CHECK_OK(call) CHECK_RV(call, CKR_OK)
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fail(__VA_ARGS__);                                                         \
+			goto out;                                                                  \
+		}                                                                                  \
+	} while (0)
+
+static void ossl_fail(const char *what)
+{
+	unsigned long e;
+
+	fail("OpenSSL: %s", what);
+	while ((e = ERR_get_error()) != 0) {
+		char buf[256];
+
+		ERR_error_string_n(e, buf, sizeof(buf));
+		fprintf(stderr, "  %s\n", buf);
+	}
+}
+
+static int load_module(const char *path)
+{
+	CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR) = NULL;
+	void *h;
+	CK_RV rv;
+
+	/* Never dlclose: leak checkers then still know the module's symbols. */
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		fail("dlopen %s: %s", path, dlerror());
+		return 0;
+	}
+	*(void **)&get_list = dlsym(h, "C_GetFunctionList");
+	if (!get_list) {
+		fail("%s exports no C_GetFunctionList: %s", path, dlerror());
+		return 0;
+	}
+	rv = get_list(&p11);
+	if (!expect_rv("C_GetFunctionList", rv, CKR_OK))
+		return 0;
+	if (!p11) {
+		fail("C_GetFunctionList gave a NULL list");
+		return 0;
+	}
+	if (p11->version.major != 2) {
+		fail("function list version %u.%u, expected 2.x", p11->version.major,
+		     p11->version.minor);
+		return 0;
+	}
+	return 1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * OpenSSL side: verify the token's signatures from the public point alone. */
+
+/* Build an EVP_PKEY for P-256 from an uncompressed point 04||X||Y. NULL on failure. */
+static EVP_PKEY *pkey_from_point(const CK_BYTE *point, size_t len)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	OSSL_PARAM params[3];
+	char group[] = "prime256v1";
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, len);
+	params[2] = OSSL_PARAM_construct_end();
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+		ossl_fail("EVP_PKEY_fromdata (is CKA_EC_POINT a valid P-256 point?)");
+		pkey = NULL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	return pkey;
+}
+
+/* r||s (each 32 bytes) to a DER ECDSA-Sig-Value. Returns the DER length, 0 on failure;
+ * *der is OPENSSL_malloc'ed. */
+static size_t sig_to_der(const CK_BYTE *rs, size_t len, unsigned char **der)
+{
+	ECDSA_SIG *sig = NULL;
+	BIGNUM *r = NULL, *s = NULL;
+	int n = 0;
+
+	*der = NULL;
+	if (len != P256_SIG_LEN)
+		return 0;
+	sig = ECDSA_SIG_new();
+	r = BN_bin2bn(rs, (int)len / 2, NULL);
+	s = BN_bin2bn(rs + len / 2, (int)len / 2, NULL);
+	if (!sig || !r || !s || !ECDSA_SIG_set0(sig, r, s)) {
+		BN_free(r);
+		BN_free(s);
+		ECDSA_SIG_free(sig);
+		return 0;
+	}
+	/* sig owns r and s now */
+	n = i2d_ECDSA_SIG(sig, der);
+	ECDSA_SIG_free(sig);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* Verify r||s over data (hashed with SHA-256 here) or, when prehashed, over the 32-byte digest.
+ * Returns 1 if valid, 0 if not or on error (printed when report is set). */
+static int verify_sig(EVP_PKEY *pkey, const CK_BYTE *sig, size_t siglen, const CK_BYTE *data,
+		      size_t datalen, int prehashed, int report)
+{
+	unsigned char *der = NULL;
+	size_t derlen;
+	EVP_MD_CTX *mctx = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	int ok = 0;
+
+	derlen = sig_to_der(sig, siglen, &der);
+	if (!derlen) {
+		if (report)
+			fail("signature is %zu bytes, not a P-256 r||s of %d", siglen,
+			     P256_SIG_LEN);
+		goto out;
+	}
+	if (prehashed) {
+		pctx = EVP_PKEY_CTX_new(pkey, NULL);
+		ok = pctx && EVP_PKEY_verify_init(pctx) > 0 &&
+		     EVP_PKEY_verify(pctx, der, derlen, data, datalen) == 1;
+	} else {
+		mctx = EVP_MD_CTX_new();
+		ok = mctx && EVP_DigestVerifyInit(mctx, NULL, EVP_sha256(), NULL, pkey) > 0 &&
+		     EVP_DigestVerify(mctx, der, derlen, data, datalen) == 1;
+	}
+	if (!ok && report)
+		ossl_fail(prehashed ? "raw ECDSA signature does not verify"
+				    : "ECDSA-SHA256 signature does not verify");
+	ERR_clear_error();
+out:
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(mctx);
+	EVP_PKEY_CTX_free(pctx);
+	return ok;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * PKCS#11 helpers. */
+
+/* Initialise, list slots (checking the size-query rules) and return the token's slot. */
+static int init_and_slot(CK_SLOT_ID *slot)
+{
+	CK_SLOT_ID slots[16];
+	CK_ULONG n = 0, i;
+	int ok = 0;
+
+	CHECK_OK(p11->C_Initialize(NULL));
+	CHECK_OK(p11->C_GetSlotList(CK_TRUE, NULL, &n));
+	CHECK(n >= 1, "C_GetSlotList reports %lu slots with a token, expected at least 1", n);
+	CHECK(n <= 16, "C_GetSlotList reports %lu slots, more than this driver handles", n);
+	CHECK_OK(p11->C_GetSlotList(CK_TRUE, slots, &n));
+	for (i = 0; i < n; i++)
+		if (slots[i] == token_slot)
+			break;
+	CHECK(i < n, "slot %lu (the token's slot) is not in the slot list", token_slot);
+	*slot = token_slot;
+	ok = 1;
+out:
+	return ok;
+}
+
+/* Open a R/W session on slot and, if pin is not NULL, log in as the user. */
+static int open_login(CK_SLOT_ID slot, const char *pin, CK_SESSION_HANDLE *sess)
+{
+	int ok = 0;
+
+	CHECK_OK(p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, sess));
+	if (pin)
+		CHECK_OK(p11->C_Login(*sess, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin)));
+	ok = 1;
+out:
+	return ok;
+}
+
+/* Find up to max objects with the given label (and class, unless class is (CK_ULONG)-1). */
+static int find_by_label(CK_SESSION_HANDLE sess, const char *label, CK_OBJECT_CLASS cls,
+			 CK_OBJECT_HANDLE *found, CK_ULONG max, CK_ULONG *count)
+{
+	CK_ATTRIBUTE tmpl[2] = {
+		{ CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_CLASS, &cls, sizeof(cls) },
+	};
+	CK_ULONG ntmpl = cls == (CK_OBJECT_CLASS)-1 ? 1 : 2;
+	CK_ULONG n = 0;
+	int ok = 0, active = 0;
+
+	*count = 0;
+	CHECK_OK(p11->C_FindObjectsInit(sess, tmpl, ntmpl));
+	active = 1;
+	CHECK_OK(p11->C_FindObjects(sess, found, max, &n));
+	CHECK(n <= max, "C_FindObjects returned %lu objects for a buffer of %lu", n, max);
+	*count = n;
+	ok = 1;
+out:
+	if (active)
+		ok &= expect_rv("C_FindObjectsFinal", p11->C_FindObjectsFinal(sess), CKR_OK);
+	return ok;
+}
+
+/* Find exactly one object of class cls with the label. */
+static int find_one(CK_SESSION_HANDLE sess, const char *label, CK_OBJECT_CLASS cls,
+		    CK_OBJECT_HANDLE *obj)
+{
+	CK_OBJECT_HANDLE found[4];
+	CK_ULONG n = 0;
+	int ok = 0;
+
+	if (!find_by_label(sess, label, cls, found, 4, &n))
+		goto out;
+	CHECK(n == 1, "expected exactly one object of class 0x%lx labelled '%s', found %lu",
+	      (unsigned long)cls, label, n);
+	*obj = found[0];
+	ok = 1;
+out:
+	return ok;
+}
+
+/* Read the public key's CKA_EC_POINT (DER OCTET STRING of 04||X||Y) into point. */
+static int read_point(CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE pub, CK_BYTE point[P256_POINT_LEN])
+{
+	CK_BYTE der[128];
+	CK_ATTRIBUTE a = { CKA_EC_POINT, NULL, 0 };
+	int ok = 0;
+
+	CHECK_OK(p11->C_GetAttributeValue(sess, pub, &a, 1));
+	CHECK(a.ulValueLen == 2 + P256_POINT_LEN,
+	      "CKA_EC_POINT size query gave %lu, expected %d (DER OCTET STRING of 04||X||Y)",
+	      a.ulValueLen, 2 + P256_POINT_LEN);
+	a.pValue = der;
+	a.ulValueLen = sizeof(der);
+	CHECK_OK(p11->C_GetAttributeValue(sess, pub, &a, 1));
+	CHECK(a.ulValueLen == 2 + P256_POINT_LEN && der[0] == 0x04 && der[1] == P256_POINT_LEN &&
+		      der[2] == 0x04,
+	      "CKA_EC_POINT is not a DER OCTET STRING wrapping an uncompressed P-256 point "
+	      "(%lu bytes, starts %02x %02x %02x)",
+	      a.ulValueLen, der[0], der[1], der[2]);
+	memcpy(point, der + 2, P256_POINT_LEN);
+	ok = 1;
+out:
+	return ok;
+}
+
+/* C_SignInit + C_Sign with a size query first; sig must hold P256_SIG_LEN bytes. When
+ * check_small is set, also check CKR_BUFFER_TOO_SMALL leaves the operation active. */
+static int sign(CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE priv, CK_MECHANISM_TYPE mech,
+		const CK_BYTE *data, CK_ULONG datalen, CK_BYTE sig[P256_SIG_LEN], int check_small)
+{
+	CK_MECHANISM m = { mech, NULL, 0 };
+	CK_BYTE buf[256];
+	CK_ULONG len = 0;
+	int ok = 0;
+
+	CHECK_OK(p11->C_SignInit(sess, &m, priv));
+	CHECK_OK(p11->C_Sign(sess, (CK_BYTE_PTR)data, datalen, NULL, &len));
+	CHECK(len == P256_SIG_LEN, "C_Sign size query (mechanism 0x%lx) gave %lu, expected %d",
+	      (unsigned long)mech, len, P256_SIG_LEN);
+	if (check_small) {
+		len = 10;
+		CHECK_RV(p11->C_Sign(sess, (CK_BYTE_PTR)data, datalen, buf, &len),
+			 CKR_BUFFER_TOO_SMALL);
+		CHECK(len == P256_SIG_LEN,
+		      "C_Sign with a short buffer set the length to %lu, expected %d", len,
+		      P256_SIG_LEN);
+	}
+	len = sizeof(buf);
+	CHECK_OK(p11->C_Sign(sess, (CK_BYTE_PTR)data, datalen, buf, &len));
+	CHECK(len == P256_SIG_LEN, "C_Sign (mechanism 0x%lx) produced %lu bytes, expected %d",
+	      (unsigned long)mech, len, P256_SIG_LEN);
+	memcpy(sig, buf, P256_SIG_LEN);
+	/* The operation is over: a second C_Sign must not find one. */
+	len = sizeof(buf);
+	CHECK_RV(p11->C_Sign(sess, (CK_BYTE_PTR)data, datalen, buf, &len),
+		 CKR_OPERATION_NOT_INITIALIZED);
+	ok = 1;
+out:
+	return ok;
+}
+
+static CK_ULONG attr_ulong(CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+			   CK_RV *rv)
+{
+	CK_ULONG v = (CK_ULONG)-1;
+	CK_ATTRIBUTE a = { type, &v, sizeof(v) };
+
+	*rv = p11->C_GetAttributeValue(sess, obj, &a, 1);
+	return v;
+}
+
+static CK_BBOOL attr_bool(CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+			  CK_RV *rv)
+{
+	CK_BBOOL v = 0xff;
+	CK_ATTRIBUTE a = { type, &v, sizeof(v) };
+
+	*rv = p11->C_GetAttributeValue(sess, obj, &a, 1);
+	return v;
+}
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+static int has_mech(const CK_MECHANISM_TYPE *list, CK_ULONG n, CK_MECHANISM_TYPE m)
+{
+	for (CK_ULONG i = 0; i < n; i++)
+		if (list[i] == m)
+			return 1;
+	return 0;
+}
+
+/* Sign with both mechanisms and verify with OpenSSL; also check a tampered message fails. */
+static int sign_and_verify(CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE priv,
+			   const CK_BYTE point[P256_POINT_LEN], int check_small)
+{
+	static const CK_BYTE msg[] = "teehsm p11drive: the quick brown fox signs the lazy dog";
+	CK_BYTE digest[SHA256_DIGEST_LENGTH];
+	CK_BYTE sig[P256_SIG_LEN];
+	CK_BYTE tampered[sizeof(msg)];
+	EVP_PKEY *pkey = NULL;
+	int ok = 0;
+
+	pkey = pkey_from_point(point, P256_POINT_LEN);
+	if (!pkey)
+		goto out;
+
+	/* CKM_ECDSA_SHA256: the token hashes. */
+	if (!sign(sess, priv, CKM_ECDSA_SHA256, msg, sizeof(msg), sig, check_small))
+		goto out;
+	CHECK(verify_sig(pkey, sig, sizeof(sig), msg, sizeof(msg), 0, 1),
+	      "CKM_ECDSA_SHA256 signature does not verify with the public key");
+	memcpy(tampered, msg, sizeof(msg));
+	tampered[0] ^= 1;
+	CHECK(!verify_sig(pkey, sig, sizeof(sig), tampered, sizeof(tampered), 0, 0),
+	      "a CKM_ECDSA_SHA256 signature verified over a different message");
+
+	/* CKM_ECDSA: we hash, the token signs the digest. */
+	CHECK(EVP_Digest(msg, sizeof(msg), digest, NULL, EVP_sha256(), NULL) == 1, "SHA-256");
+	if (!sign(sess, priv, CKM_ECDSA, digest, sizeof(digest), sig, 0))
+		goto out;
+	CHECK(verify_sig(pkey, sig, sizeof(sig), digest, sizeof(digest), 1, 1),
+	      "CKM_ECDSA signature does not verify with the public key");
+	ok = 1;
+out:
+	EVP_PKEY_free(pkey);
+	return ok;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Modes. */
+
+static int mode_e2e(const char *key_label)
+{
+	const char *pin = getenv("TEEHSM_TEST_PIN");
+	const char *want_label = getenv("TEEHSM_TEST_LABEL");
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_KEY_TYPE kt = CKK_EC;
+	CK_OBJECT_CLASS pub_cls = CKO_PUBLIC_KEY, priv_cls = CKO_PRIVATE_KEY;
+	CK_BYTE id[] = { 0x7e, 0xe4, 0x01 };
+	CK_ATTRIBUTE pub_tmpl[] = {
+		{ CKA_CLASS, &pub_cls, sizeof(pub_cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_VERIFY, &yes, sizeof(yes) },
+		{ CKA_EC_PARAMS, (void *)p256_params, sizeof(p256_params) },
+		{ CKA_LABEL, (void *)key_label, strlen(key_label) },
+		{ CKA_ID, id, sizeof(id) },
+	};
+	CK_ATTRIBUTE priv_tmpl[] = {
+		{ CKA_CLASS, &priv_cls, sizeof(priv_cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_EXTRACTABLE, &no, sizeof(no) },
+		{ CKA_SIGN, &yes, sizeof(yes) },
+		{ CKA_LABEL, (void *)key_label, strlen(key_label) },
+		{ CKA_ID, id, sizeof(id) },
+	};
+	CK_MECHANISM gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM ecdsa = { CKM_ECDSA, NULL, 0 };
+	CK_INFO info;
+	CK_SLOT_INFO sinfo;
+	CK_TOKEN_INFO tinfo;
+	CK_SESSION_INFO sess_info;
+	CK_MECHANISM_INFO minfo;
+	CK_MECHANISM_TYPE mechs[256];
+	CK_ULONG nmech = 0, n = 0;
+	CK_SLOT_ID slots[16];
+	CK_SLOT_ID slot = 0;
+	CK_SESSION_HANDLE sess = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE, found[4];
+	CK_BYTE point[P256_POINT_LEN];
+	CK_BYTE params[64], value[256], rnd1[32], rnd2[32], zero[32] = { 0 };
+	CK_ATTRIBUTE a;
+	CK_RV rv = CKR_GENERAL_ERROR;
+	char padded[33];
+	int ok = 0, initialized = 0;
+
+	CHECK(pin, "TEEHSM_TEST_PIN is not set");
+
+	/* C_Initialize, then the library's view of itself. */
+	CHECK_OK(p11->C_Initialize(NULL));
+	initialized = 1;
+	CHECK_RV(p11->C_Initialize(NULL), CKR_CRYPTOKI_ALREADY_INITIALIZED);
+	CHECK_OK(p11->C_GetInfo(&info));
+	CHECK(info.cryptokiVersion.major == 2, "C_GetInfo cryptokiVersion %u.%u",
+	      info.cryptokiVersion.major, info.cryptokiVersion.minor);
+	note("library: %.32s %.32s v%u.%u", (const char *)info.manufacturerID,
+	     (const char *)info.libraryDescription, info.libraryVersion.major,
+	     info.libraryVersion.minor);
+
+	/* Slots, with the size-query rules of PKCS#11 §5.2. */
+	CHECK_OK(p11->C_GetSlotList(CK_TRUE, NULL, &n));
+	CHECK(n >= 1 && n <= 16, "C_GetSlotList reports %lu slots, expected 1..16", n);
+	{
+		CK_ULONG small = 0;
+
+		CHECK_RV(p11->C_GetSlotList(CK_TRUE, slots, &small), CKR_BUFFER_TOO_SMALL);
+		CHECK(small == n, "C_GetSlotList with a short buffer reported %lu, expected %lu",
+		      small, n);
+	}
+	CHECK_OK(p11->C_GetSlotList(CK_TRUE, slots, &n));
+	CHECK(slots[0] == token_slot, "first slot is %lu, expected the token's slot %lu", slots[0],
+	      token_slot);
+	slot = slots[0];
+	CHECK_OK(p11->C_GetSlotInfo(slot, &sinfo));
+	CHECK(sinfo.flags & CKF_TOKEN_PRESENT, "slot flags 0x%lx lack CKF_TOKEN_PRESENT",
+	      sinfo.flags);
+	CHECK_RV(p11->C_GetSlotInfo(4242, &sinfo), CKR_SLOT_ID_INVALID);
+
+	/* The token. */
+	CHECK_OK(p11->C_GetTokenInfo(slot, &tinfo));
+	CHECK(tinfo.flags & CKF_TOKEN_INITIALIZED, "token flags 0x%lx lack CKF_TOKEN_INITIALIZED",
+	      tinfo.flags);
+	CHECK(tinfo.flags & CKF_USER_PIN_INITIALIZED,
+	      "token flags 0x%lx lack CKF_USER_PIN_INITIALIZED", tinfo.flags);
+	note("token: '%.32s' flags 0x%lx", (const char *)tinfo.label, tinfo.flags);
+	if (want_label) {
+		CHECK(strlen(want_label) <= 32, "TEEHSM_TEST_LABEL is longer than 32 bytes");
+		memset(padded, ' ', 32);
+		memcpy(padded, want_label, strlen(want_label));
+		padded[32] = '\0';
+		CHECK(memcmp(tinfo.label, padded, 32) == 0, "token label '%.32s', expected '%s'",
+		      (const char *)tinfo.label, padded);
+	} else {
+		note("TEEHSM_TEST_LABEL not set: token label not checked");
+	}
+
+	/* Mechanisms. */
+	CHECK_OK(p11->C_GetMechanismList(slot, NULL, &nmech));
+	CHECK(nmech >= 1 && nmech <= 256, "C_GetMechanismList reports %lu mechanisms", nmech);
+	CHECK_OK(p11->C_GetMechanismList(slot, mechs, &nmech));
+	CHECK(has_mech(mechs, nmech, CKM_ECDSA), "CKM_ECDSA is not in the mechanism list");
+	CHECK(has_mech(mechs, nmech, CKM_ECDSA_SHA256),
+	      "CKM_ECDSA_SHA256 is not in the mechanism list");
+	CHECK(has_mech(mechs, nmech, CKM_EC_KEY_PAIR_GEN),
+	      "CKM_EC_KEY_PAIR_GEN is not in the mechanism list");
+	CHECK_OK(p11->C_GetMechanismInfo(slot, CKM_ECDSA, &minfo));
+	CHECK(minfo.flags & CKF_SIGN, "CKM_ECDSA flags 0x%lx lack CKF_SIGN", minfo.flags);
+	CHECK(minfo.ulMinKeySize <= 256 && minfo.ulMaxKeySize >= 256,
+	      "CKM_ECDSA key sizes %lu..%lu exclude 256", minfo.ulMinKeySize, minfo.ulMaxKeySize);
+	CHECK_OK(p11->C_GetMechanismInfo(slot, CKM_EC_KEY_PAIR_GEN, &minfo));
+	CHECK(minfo.flags & CKF_GENERATE_KEY_PAIR,
+	      "CKM_EC_KEY_PAIR_GEN flags 0x%lx lack CKF_GENERATE_KEY_PAIR", minfo.flags);
+
+	/* A session, and what must be refused before login. */
+	CHECK_OK(p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &sess));
+	CHECK_OK(p11->C_GetSessionInfo(sess, &sess_info));
+	CHECK(sess_info.state == CKS_RW_PUBLIC_SESSION,
+	      "new session state %lu, expected CKS_RW_PUBLIC_SESSION", sess_info.state);
+	rv = p11->C_GenerateKeyPair(sess, &gen, pub_tmpl, sizeof(pub_tmpl) / sizeof(pub_tmpl[0]),
+				    priv_tmpl, sizeof(priv_tmpl) / sizeof(priv_tmpl[0]), &pub,
+				    &priv);
+	CHECK(rv != CKR_OK, "C_GenerateKeyPair of a private key succeeded before login");
+	note("private key generation before login refused: 0x%lx (%s)", rv, rv_name(rv));
+	rv = p11->C_SignInit(sess, &ecdsa, 1);
+	CHECK(rv != CKR_OK, "C_SignInit succeeded before login (handle 1)");
+	note("signing before login refused: 0x%lx (%s)", rv, rv_name(rv));
+	CHECK_RV(p11->C_Login(sess, CKU_USER, (CK_UTF8CHAR_PTR) "wrong-pin-0000", 14),
+		 CKR_PIN_INCORRECT);
+	CHECK_OK(p11->C_GetSessionInfo(sess, &sess_info));
+	CHECK(sess_info.state == CKS_RW_PUBLIC_SESSION,
+	      "after a wrong PIN the session state is %lu, expected CKS_RW_PUBLIC_SESSION",
+	      sess_info.state);
+
+	/* Log in. */
+	CHECK_OK(p11->C_Login(sess, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin)));
+	CHECK_RV(p11->C_Login(sess, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin)),
+		 CKR_USER_ALREADY_LOGGED_IN);
+	CHECK_OK(p11->C_GetSessionInfo(sess, &sess_info));
+	CHECK(sess_info.state == CKS_RW_USER_FUNCTIONS,
+	      "logged-in session state %lu, expected CKS_RW_USER_FUNCTIONS", sess_info.state);
+	if (!find_by_label(sess, key_label, (CK_OBJECT_CLASS)-1, found, 4, &n))
+		goto out;
+	CHECK(n == 0, "%lu objects labelled '%s' exist already; use a fresh label or store", n,
+	      key_label);
+
+	/* Generate a P-256 key pair on the token. */
+	pub = priv = CK_INVALID_HANDLE;
+	CHECK_OK(p11->C_GenerateKeyPair(sess, &gen, pub_tmpl,
+					sizeof(pub_tmpl) / sizeof(pub_tmpl[0]), priv_tmpl,
+					sizeof(priv_tmpl) / sizeof(priv_tmpl[0]), &pub, &priv));
+	CHECK(pub != CK_INVALID_HANDLE && priv != CK_INVALID_HANDLE && pub != priv,
+	      "C_GenerateKeyPair returned handles %lu and %lu", pub, priv);
+
+	/* Attributes: public point and params, token-set ones, the sensitive private value. */
+	if (!read_point(sess, pub, point))
+		goto out;
+	a.type = CKA_EC_PARAMS;
+	a.pValue = params;
+	a.ulValueLen = sizeof(params);
+	CHECK_OK(p11->C_GetAttributeValue(sess, pub, &a, 1));
+	CHECK(a.ulValueLen == sizeof(p256_params) &&
+		      memcmp(params, p256_params, sizeof(p256_params)) == 0,
+	      "public CKA_EC_PARAMS (%lu bytes) is not the prime256v1 OID", a.ulValueLen);
+	CHECK(attr_ulong(sess, priv, CKA_CLASS, &rv) == CKO_PRIVATE_KEY && rv == CKR_OK,
+	      "private key CKA_CLASS wrong (rv 0x%lx)", rv);
+	CHECK(attr_ulong(sess, pub, CKA_CLASS, &rv) == CKO_PUBLIC_KEY && rv == CKR_OK,
+	      "public key CKA_CLASS wrong (rv 0x%lx)", rv);
+	CHECK(attr_ulong(sess, priv, CKA_KEY_TYPE, &rv) == CKK_EC && rv == CKR_OK,
+	      "private key CKA_KEY_TYPE is not CKK_EC (rv 0x%lx)", rv);
+	CHECK(attr_bool(sess, priv, CKA_SENSITIVE, &rv) == CK_TRUE && rv == CKR_OK,
+	      "private key CKA_SENSITIVE is not true (rv 0x%lx)", rv);
+	CHECK(attr_bool(sess, priv, CKA_LOCAL, &rv) == CK_TRUE && rv == CKR_OK,
+	      "generated private key CKA_LOCAL is not true (rv 0x%lx)", rv);
+	CHECK(attr_bool(sess, priv, CKA_TOKEN, &rv) == CK_TRUE && rv == CKR_OK,
+	      "private key CKA_TOKEN is not true (rv 0x%lx)", rv);
+	a.type = CKA_VALUE;
+	a.pValue = NULL;
+	a.ulValueLen = 0;
+	CHECK_RV(p11->C_GetAttributeValue(sess, priv, &a, 1), CKR_ATTRIBUTE_SENSITIVE);
+	CHECK(a.ulValueLen == CK_UNAVAILABLE_INFORMATION,
+	      "sensitive CKA_VALUE size query set ulValueLen %lu, expected "
+	      "CK_UNAVAILABLE_INFORMATION",
+	      a.ulValueLen);
+	a.pValue = value;
+	a.ulValueLen = sizeof(value);
+	memset(value, 0, sizeof(value));
+	CHECK_RV(p11->C_GetAttributeValue(sess, priv, &a, 1), CKR_ATTRIBUTE_SENSITIVE);
+	CHECK(a.ulValueLen == CK_UNAVAILABLE_INFORMATION,
+	      "sensitive CKA_VALUE read set ulValueLen %lu", a.ulValueLen);
+	CHECK(memcmp(value, zero, sizeof(zero)) == 0, "the sensitive CKA_VALUE read wrote bytes");
+
+	/* Sign with both mechanisms and verify with OpenSSL from the point alone. */
+	if (!sign_and_verify(sess, priv, point, 1))
+		goto out;
+
+	/* Randomness. */
+	CHECK_OK(p11->C_GenerateRandom(sess, rnd1, sizeof(rnd1)));
+	CHECK_OK(p11->C_GenerateRandom(sess, rnd2, sizeof(rnd2)));
+	CHECK(memcmp(rnd1, zero, sizeof(zero)) != 0 && memcmp(rnd1, rnd2, sizeof(rnd1)) != 0,
+	      "C_GenerateRandom output looks constant");
+
+	/* Finding objects by label: both keys, and the private one by class. */
+	if (!find_by_label(sess, key_label, (CK_OBJECT_CLASS)-1, found, 4, &n))
+		goto out;
+	CHECK(n == 2 && ((found[0] == pub && found[1] == priv) ||
+			 (found[0] == priv && found[1] == pub)),
+	      "C_FindObjects by label '%s' found %lu objects, expected the two new keys", key_label,
+	      n);
+	{
+		CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+
+		if (!find_one(sess, key_label, CKO_PRIVATE_KEY, &h))
+			goto out;
+		CHECK(h == priv, "the private key found by label has handle %lu, expected %lu", h,
+		      priv);
+	}
+
+	/* Log out: the private key is out of reach again. */
+	CHECK_OK(p11->C_Logout(sess));
+	CHECK_OK(p11->C_GetSessionInfo(sess, &sess_info));
+	CHECK(sess_info.state == CKS_RW_PUBLIC_SESSION,
+	      "after C_Logout the session state is %lu, expected CKS_RW_PUBLIC_SESSION",
+	      sess_info.state);
+	rv = p11->C_SignInit(sess, &ecdsa, priv);
+	CHECK(rv != CKR_OK, "C_SignInit with the private key succeeded after C_Logout");
+	note("signing after logout refused: 0x%lx (%s)", rv, rv_name(rv));
+	if (!find_by_label(sess, key_label, CKO_PRIVATE_KEY, found, 4, &n))
+		goto out;
+	CHECK(n == 0, "the private key is visible to C_FindObjects after C_Logout");
+
+	CHECK_OK(p11->C_CloseSession(sess));
+	sess = CK_INVALID_HANDLE;
+	CHECK_OK(p11->C_Finalize(NULL));
+	initialized = 0;
+	n = 0;
+	CHECK_RV(p11->C_GetSlotList(CK_TRUE, NULL, &n), CKR_CRYPTOKI_NOT_INITIALIZED);
+	ok = 1;
+out:
+	if (initialized)
+		p11->C_Finalize(NULL);
+	return ok;
+}
+
+static int mode_sign_existing(const char *key_label)
+{
+	const char *pin = getenv("TEEHSM_TEST_PIN");
+	CK_SLOT_ID slot = 0;
+	CK_SESSION_HANDLE sess = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
+	CK_BYTE point[P256_POINT_LEN];
+	int ok = 0;
+
+	CHECK(pin, "TEEHSM_TEST_PIN is not set");
+	if (!init_and_slot(&slot) || !open_login(slot, pin, &sess))
+		goto out;
+	if (!find_one(sess, key_label, CKO_PRIVATE_KEY, &priv) ||
+	    !find_one(sess, key_label, CKO_PUBLIC_KEY, &pub) || !read_point(sess, pub, point) ||
+	    !sign_and_verify(sess, priv, point, 0))
+		goto out;
+	CHECK_OK(p11->C_Logout(sess));
+	CHECK_OK(p11->C_CloseSession(sess));
+	ok = 1;
+out:
+	p11->C_Finalize(NULL);
+	return ok;
+}
+
+static int mode_destroy(const char *key_label)
+{
+	const char *pin = getenv("TEEHSM_TEST_PIN");
+	CK_SLOT_ID slot = 0;
+	CK_SESSION_HANDLE sess = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE found[8];
+	CK_ULONG n = 0;
+	int ok = 0;
+
+	CHECK(pin, "TEEHSM_TEST_PIN is not set");
+	if (!init_and_slot(&slot) || !open_login(slot, pin, &sess))
+		goto out;
+	if (!find_by_label(sess, key_label, (CK_OBJECT_CLASS)-1, found, 8, &n))
+		goto out;
+	CHECK(n == 2, "found %lu objects labelled '%s', expected a key pair", n, key_label);
+	for (CK_ULONG i = 0; i < n; i++)
+		CHECK_OK(p11->C_DestroyObject(sess, found[i]));
+	CHECK_RV(p11->C_DestroyObject(sess, found[0]), CKR_OBJECT_HANDLE_INVALID);
+	if (!find_by_label(sess, key_label, (CK_OBJECT_CLASS)-1, found, 8, &n))
+		goto out;
+	CHECK(n == 0, "%lu objects labelled '%s' remain after C_DestroyObject", n, key_label);
+	CHECK_OK(p11->C_Logout(sess));
+	CHECK_OK(p11->C_CloseSession(sess));
+	ok = 1;
+out:
+	p11->C_Finalize(NULL);
+	return ok;
+}
+
+#define THREADS	      4
+#define THREAD_ROUNDS 25
+
+struct thread_job {
+	pthread_t tid;
+	int index;
+	CK_SLOT_ID slot;
+	CK_OBJECT_HANDLE priv;
+	EVP_PKEY *pkey;
+	int ok;
+};
+
+/* One application thread: its own session, many signatures, each verified. The login is the
+ * application's, so the new session is already in the user state. */
+static void *thread_main(void *arg)
+{
+	struct thread_job *job = arg;
+	CK_SESSION_HANDLE sess = CK_INVALID_HANDLE;
+	CK_SESSION_INFO info;
+	CK_BYTE msg[64], sig[P256_SIG_LEN], rnd[16];
+	int ok = 0, have_sess = 0;
+
+	CHECK_OK(p11->C_OpenSession(job->slot, CKF_SERIAL_SESSION, NULL, NULL, &sess));
+	have_sess = 1;
+	CHECK_OK(p11->C_GetSessionInfo(sess, &info));
+	CHECK(info.state == CKS_RO_USER_FUNCTIONS,
+	      "thread %d: a new session of a logged-in application has state %lu", job->index,
+	      info.state);
+	for (int round = 0; round < THREAD_ROUNDS; round++) {
+		int n = snprintf((char *)msg, sizeof(msg), "thread %d round %d", job->index, round);
+
+		CHECK_OK(p11->C_GenerateRandom(sess, rnd, sizeof(rnd)));
+		if (!sign(sess, job->priv, CKM_ECDSA_SHA256, msg, (CK_ULONG)n, sig, 0))
+			goto out;
+		CHECK(verify_sig(job->pkey, sig, sizeof(sig), msg, (size_t)n, 0, 1),
+		      "thread %d round %d: signature does not verify", job->index, round);
+	}
+	ok = 1;
+out:
+	if (have_sess)
+		ok &= expect_rv("C_CloseSession", p11->C_CloseSession(sess), CKR_OK);
+	job->ok = ok;
+	return NULL;
+}
+
+static int mode_threads(const char *key_label)
+{
+	const char *pin = getenv("TEEHSM_TEST_PIN");
+	CK_C_INITIALIZE_ARGS args;
+	CK_SLOT_ID slot = token_slot;
+	CK_SESSION_HANDLE sess = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
+	CK_BYTE point[P256_POINT_LEN];
+	struct thread_job jobs[THREADS];
+	EVP_PKEY *pkey = NULL;
+	int ok = 0, started = 0, initialized = 0;
+
+	memset(&args, 0, sizeof(args));
+	memset(jobs, 0, sizeof(jobs));
+	args.flags = CKF_OS_LOCKING_OK;
+	CHECK(pin, "TEEHSM_TEST_PIN is not set");
+	CHECK_OK(p11->C_Initialize(&args));
+	initialized = 1;
+	if (!open_login(slot, pin, &sess) || !find_one(sess, key_label, CKO_PRIVATE_KEY, &priv) ||
+	    !find_one(sess, key_label, CKO_PUBLIC_KEY, &pub) || !read_point(sess, pub, point))
+		goto out;
+	pkey = pkey_from_point(point, P256_POINT_LEN);
+	if (!pkey)
+		goto out;
+	for (started = 0; started < THREADS; started++) {
+		jobs[started].index = started;
+		jobs[started].slot = slot;
+		jobs[started].priv = priv;
+		jobs[started].pkey = pkey;
+		CHECK(pthread_create(&jobs[started].tid, NULL, thread_main, &jobs[started]) == 0,
+		      "pthread_create failed");
+	}
+	ok = 1;
+out:
+	for (int i = 0; i < started; i++) {
+		pthread_join(jobs[i].tid, NULL);
+		ok &= jobs[i].ok;
+	}
+	if (ok)
+		note("%d threads x %d signatures verified", THREADS, THREAD_ROUNDS);
+	if (initialized)
+		ok &= expect_rv("C_Finalize", p11->C_Finalize(NULL), CKR_OK);
+	EVP_PKEY_free(pkey);
+	return ok;
+}
+
+static int mode_expect_refused(void)
+{
+	CK_ULONG n = 0;
+	CK_RV rv;
+	int ok = 0;
+
+	CHECK_OK(p11->C_Initialize(NULL));
+	rv = p11->C_GetSlotList(CK_FALSE, NULL, &n);
+	if (rv == CKR_OK)
+		fail("C_GetSlotList succeeded (%lu slots): the server accepted this client", n);
+	else
+		ok = expect_rv("C_GetSlotList", rv, CKR_DEVICE_ERROR);
+	if (ok)
+		note("refused as expected: C_GetSlotList returned CKR_DEVICE_ERROR");
+	ok &= expect_rv("C_Finalize", p11->C_Finalize(NULL), CKR_OK);
+out:
+	return ok;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: p11drive e2e [MODULE [KEY_LABEL]]\n"
+		"       p11drive sign-existing [MODULE] KEY_LABEL\n"
+		"       p11drive destroy [MODULE] KEY_LABEL\n"
+		"       p11drive threads [MODULE] KEY_LABEL\n"
+		"       p11drive expect-refused [MODULE]\n"
+		"MODULE defaults to $TEEHSM_MODULE, KEY_LABEL to $TEEHSM_TEST_KEY_LABEL.\n"
+		"Needs TEEHSM_CONF (for the module), TEEHSM_TEST_PIN and TEEHSM_TEST_LABEL.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *module = NULL, *label = NULL;
+	int ok = 0;
+
+	if (argc < 2 || argc > 4) {
+		usage();
+		return 2;
+	}
+	mode = argv[1];
+	/* With a single argument after the mode, it is the label when the module comes from the
+	 * environment and the mode needs a label; otherwise the module. */
+	if (argc == 4) {
+		module = argv[2];
+		label = argv[3];
+	} else if (argc == 3) {
+		if (getenv("TEEHSM_MODULE") && strcmp(mode, "e2e") != 0 &&
+		    strcmp(mode, "expect-refused") != 0)
+			label = argv[2];
+		else
+			module = argv[2];
+	}
+	if (!module)
+		module = env_or("TEEHSM_MODULE", NULL);
+	if (!label)
+		label = env_or("TEEHSM_TEST_KEY_LABEL", NULL);
+	if (!module) {
+		usage();
+		return 2;
+	}
+	token_slot = strtoul(env_or("TEEHSM_TEST_SLOT", "0"), NULL, 0);
+	if (!load_module(module))
+		return 1;
+
+	if (strcmp(mode, "e2e") == 0) {
+		ok = mode_e2e(label ? label : "p11drive-key");
+	} else if (strcmp(mode, "sign-existing") == 0 || strcmp(mode, "destroy") == 0 ||
+		   strcmp(mode, "threads") == 0) {
+		if (!label) {
+			usage();
+			return 2;
+		}
+		if (mode[0] == 's')
+			ok = mode_sign_existing(label);
+		else if (mode[0] == 'd')
+			ok = mode_destroy(label);
+		else
+			ok = mode_threads(label);
+	} else if (strcmp(mode, "expect-refused") == 0) {
+		ok = mode_expect_refused();
+	} else {
+		usage();
+		return 2;
+	}
+	if (ok)
+		note("OK");
+	return ok ? 0 : 1;
+}

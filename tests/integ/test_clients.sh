@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# More real PKCS#11 applications through libteehsm.so: GnuTLS's p11tool (loads the module
+# through p11-kit) and OpenSSL's pkcs11 engine (libp11). A key made with pkcs11-tool is found
+# by PKCS#11 URI, signs, and the signatures verify with the exported public key.
+# shellcheck source=tests/integ/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+server_conf srv
+server_init_token srv
+server_start srv
+client_conf "$T/client.conf" srv
+C="$T/client.conf"
+URI="pkcs11:token=$TEST_TOKEN_LABEL"
+
+p11tool "$C" --login --pin "$TEST_USER_PIN" --keypairgen --key-type EC:prime256v1 \
+	--label c1 --id c101 >"$T/gen.out" 2>&1 || { cat "$T/gen.out" >&2; die "--keypairgen failed"; }
+p11tool "$C" --read-object --type pubkey --label c1 -o "$T/pub.der" >/dev/null 2>&1 ||
+	die "--read-object --type pubkey failed"
+openssl pkey -pubin -inform DER -in "$T/pub.der" -out "$T/pub.pem"
+echo "signed by an engine" >"$T/msg"
+openssl dgst -sha256 -binary "$T/msg" >"$T/msg.hash"
+
+# gnutls_tool ARGS...: GnuTLS's p11tool with libteehsm.so as its only provider.
+gnutls_tool() {
+	env TEEHSM_CONF="$C" GNUTLS_PIN="$TEST_USER_PIN" "${TOOL_ENV[@]}" timeout "$CMD_TIMEOUT" \
+		p11tool --provider "$MODULE" "$@"
+}
+
+if command -v p11tool >/dev/null; then
+	log "p11tool --list-tokens"
+	gnutls_tool --list-tokens >"$T/tokens.out" 2>&1 || { cat "$T/tokens.out" >&2; die "p11tool --list-tokens failed"; }
+	cat "$T/tokens.out"
+	grep -q "token=$TEST_TOKEN_LABEL" "$T/tokens.out" || die "p11tool does not list the token"
+
+	log "p11tool --login --list-privkeys"
+	gnutls_tool --login --list-privkeys "$URI" >"$T/privkeys.out" 2>&1 ||
+		{ cat "$T/privkeys.out" >&2; die "p11tool --list-privkeys failed"; }
+	cat "$T/privkeys.out"
+	grep -q "object=c1;type=private" "$T/privkeys.out" || die "p11tool does not list the private key"
+
+	log "p11tool --test-sign"
+	gnutls_tool --login --test-sign "$URI;object=c1;type=private" >"$T/testsign.out" 2>&1 ||
+		{ cat "$T/testsign.out" >&2; die "p11tool --test-sign failed"; }
+	cat "$T/testsign.out"
+	[ "$(grep -c '\.\.\. ok' "$T/testsign.out")" -ge 2 ] || die "p11tool --test-sign did not verify"
+else
+	log "p11tool (gnutls-bin) is not installed: skipping the GnuTLS checks"
+fi
+
+ENGINE=/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so
+if [ -e "$ENGINE" ] || openssl engine pkcs11 >/dev/null 2>&1; then
+	log "openssl with the pkcs11 engine: dgst -sign and pkeyutl -sign"
+	KEY="$URI;object=c1;type=private;pin-value=$TEST_USER_PIN"
+	env TEEHSM_CONF="$C" PKCS11_MODULE_PATH="$MODULE" "${TOOL_ENV[@]}" timeout "$CMD_TIMEOUT" \
+		openssl dgst -sha256 -engine pkcs11 -keyform engine -sign "$KEY" -out "$T/msg.sig" \
+		"$T/msg" >"$T/engine.out" 2>&1 || { cat "$T/engine.out" >&2; die "openssl dgst -engine pkcs11 -sign failed"; }
+	openssl dgst -sha256 -verify "$T/pub.pem" -signature "$T/msg.sig" "$T/msg" ||
+		die "the engine's ECDSA-SHA256 signature does not verify"
+	env TEEHSM_CONF="$C" PKCS11_MODULE_PATH="$MODULE" "${TOOL_ENV[@]}" timeout "$CMD_TIMEOUT" \
+		openssl pkeyutl -engine pkcs11 -keyform engine -inkey "$KEY" -sign -in "$T/msg.hash" \
+		-out "$T/msg.rawsig" >"$T/engine.out" 2>&1 || { cat "$T/engine.out" >&2; die "openssl pkeyutl -engine pkcs11 -sign failed"; }
+	openssl pkeyutl -verify -pubin -inkey "$T/pub.pem" -in "$T/msg.hash" -sigfile "$T/msg.rawsig" ||
+		die "the engine's raw ECDSA signature does not verify"
+else
+	log "the OpenSSL pkcs11 engine (libengine-pkcs11-openssl) is not installed: skipping"
+fi
+
+assert_alive srv
+server_stop srv
