@@ -54,6 +54,24 @@ static int port_valid(const char *p)
 	return n >= 1 && n <= 65535;
 }
 
+/* A host name or address literal: letters, digits and . - _ (plus : and % inside brackets for
+ * IPv6 and its zone). Anything else (blanks, quotes, slashes) is a typo, caught here rather
+ * than as a name-resolution failure at the first call. */
+static int host_valid(const char *h, size_t len, int bracketed)
+{
+	for (size_t i = 0; i < len; i++) {
+		char ch = h[i];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_')
+			continue;
+		if (bracketed && (ch == ':' || ch == '%'))
+			continue;
+		return 0;
+	}
+	return len > 0;
+}
+
 /* "host:port", "[v6addr]:port", or either without ":port" (the default port). */
 static int parse_server(const char *v, struct cli_conf *out)
 {
@@ -78,7 +96,8 @@ static int parse_server(const char *v, struct cli_conf *out)
 		else
 			host_end = v + strlen(v);
 	}
-	if (host_end == host || (port && !port_valid(port)))
+	if (!host_valid(host, (size_t)(host_end - host), v[0] == '[') ||
+	    (port && !port_valid(port)))
 		return -1;
 	out->host = strndup(host, (size_t)(host_end - host));
 	out->port = strdup(port ? port : CLI_DEFAULT_PORT);

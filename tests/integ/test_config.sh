@@ -61,6 +61,8 @@ client_conf "$T/unknown.conf" srv "$T/pki" "frobnicate = 1"
 client_init_fails "an unknown key" "$T/unknown.conf"
 client_conf "$T/badserver.conf" srv "$T/pki" "server = 127.0.0.1:99999"
 client_init_fails "a server port out of range" "$T/badserver.conf"
+client_conf "$T/badhost.conf" srv "$T/pki" "server = not a server:5705"
+client_init_fails "a server host with blanks" "$T/badhost.conf"
 
 # Nothing listens on this port any more: the module initialises, then reports the device.
 log "an unreachable server gives CKR_DEVICE_ERROR"
