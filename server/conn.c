@@ -291,13 +291,8 @@ static void conn_process(struct conn *c)
 			conn_free(c, 0);
 			return;
 		}
-		/* On NEED_MORE the codec reports the announced length; should it not, look at
-		 * as much as a frame can hold. */
-		if (st == CODEC_FRAME_NEED_MORE && plen == 0)
-			need = avail < CODEC_FRAME_HDR + max_frame ? avail
-								   : CODEC_FRAME_HDR + max_frame;
-		else
-			need = CODEC_FRAME_HDR + plen;
+		/* The header is in, so the codec reports the announced length (codec.h). */
+		need = CODEC_FRAME_HDR + plen;
 		if (avail < need) {
 			if (conn_pull_pending(c))
 				continue;
