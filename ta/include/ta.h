@@ -70,6 +70,8 @@ CK_RV ta_C_InitToken(struct ta_client *c, CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPi
 		     CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pLabel);
 CK_RV ta_C_InitPIN(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin,
 		   CK_ULONG ulPinLen);
+CK_RV ta_C_SetPIN(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
+		  CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen);
 
 /* --- Session management (§5.6) --- */
 CK_RV ta_C_OpenSession(struct ta_client *c, CK_SLOT_ID slotID, CK_FLAGS flags,
@@ -83,6 +85,16 @@ CK_RV ta_C_Login(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_USER_TYPE u
 CK_RV ta_C_Logout(struct ta_client *c, CK_SESSION_HANDLE hSession);
 
 /* --- Object management (§5.7) --- */
+CK_RV ta_C_CreateObject(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
+			CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject);
+CK_RV ta_C_CopyObject(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+		      CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+		      CK_OBJECT_HANDLE_PTR phNewObject);
+CK_RV ta_C_GetObjectSize(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+			 CK_ULONG_PTR pulSize);
+CK_RV ta_C_SetAttributeValue(struct ta_client *c, CK_SESSION_HANDLE hSession,
+			     CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
+			     CK_ULONG ulCount);
 CK_RV ta_C_DestroyObject(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject);
 CK_RV ta_C_GetAttributeValue(struct ta_client *c, CK_SESSION_HANDLE hSession,
 			     CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
@@ -94,7 +106,38 @@ CK_RV ta_C_FindObjects(struct ta_client *c, CK_SESSION_HANDLE hSession,
 		       CK_ULONG_PTR pulObjectCount);
 CK_RV ta_C_FindObjectsFinal(struct ta_client *c, CK_SESSION_HANDLE hSession);
 
-/* --- Signing (§5.11) --- */
+/* --- Encryption and decryption (§5.8, §5.9) --- */
+CK_RV ta_C_EncryptInit(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		       CK_OBJECT_HANDLE hKey);
+CK_RV ta_C_Encrypt(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,
+		   CK_ULONG ulDataLen, CK_BYTE_PTR pEncryptedData,
+		   CK_ULONG_PTR pulEncryptedDataLen);
+CK_RV ta_C_EncryptUpdate(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+			 CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart,
+			 CK_ULONG_PTR pulEncryptedPartLen);
+CK_RV ta_C_EncryptFinal(struct ta_client *c, CK_SESSION_HANDLE hSession,
+			CK_BYTE_PTR pLastEncryptedPart, CK_ULONG_PTR pulLastEncryptedPartLen);
+CK_RV ta_C_DecryptInit(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		       CK_OBJECT_HANDLE hKey);
+CK_RV ta_C_Decrypt(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
+		   CK_ULONG ulEncryptedDataLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen);
+CK_RV ta_C_DecryptUpdate(struct ta_client *c, CK_SESSION_HANDLE hSession,
+			 CK_BYTE_PTR pEncryptedPart, CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
+			 CK_ULONG_PTR pulPartLen);
+CK_RV ta_C_DecryptFinal(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
+			CK_ULONG_PTR pulLastPartLen);
+
+/* --- Message digesting (§5.10) --- */
+CK_RV ta_C_DigestInit(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism);
+CK_RV ta_C_Digest(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,
+		  CK_ULONG ulDataLen, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen);
+CK_RV ta_C_DigestUpdate(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+			CK_ULONG ulPartLen);
+CK_RV ta_C_DigestKey(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey);
+CK_RV ta_C_DigestFinal(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
+		       CK_ULONG_PTR pulDigestLen);
+
+/* --- Signing and MACing (§5.11) --- */
 CK_RV ta_C_SignInit(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		    CK_OBJECT_HANDLE hKey);
 CK_RV ta_C_Sign(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,
@@ -104,7 +147,54 @@ CK_RV ta_C_SignUpdate(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_P
 CK_RV ta_C_SignFinal(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 		     CK_ULONG_PTR pulSignatureLen);
 
+CK_RV ta_C_SignRecoverInit(struct ta_client *c, CK_SESSION_HANDLE hSession,
+			   CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey);
+CK_RV ta_C_SignRecover(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,
+		       CK_ULONG ulDataLen, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen);
+
+/* --- Verifying signatures and MACs (§5.12) --- */
+CK_RV ta_C_VerifyInit(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		      CK_OBJECT_HANDLE hKey);
+CK_RV ta_C_Verify(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,
+		  CK_ULONG ulDataLen, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen);
+CK_RV ta_C_VerifyUpdate(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+			CK_ULONG ulPartLen);
+CK_RV ta_C_VerifyFinal(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+		       CK_ULONG ulSignatureLen);
+CK_RV ta_C_VerifyRecoverInit(struct ta_client *c, CK_SESSION_HANDLE hSession,
+			     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey);
+CK_RV ta_C_VerifyRecover(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+			 CK_ULONG ulSignatureLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen);
+
+/* --- Dual-function cryptographic operations (§5.13) --- */
+CK_RV ta_C_DigestEncryptUpdate(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+			       CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart,
+			       CK_ULONG_PTR pulEncryptedPartLen);
+CK_RV ta_C_DecryptDigestUpdate(struct ta_client *c, CK_SESSION_HANDLE hSession,
+			       CK_BYTE_PTR pEncryptedPart, CK_ULONG ulEncryptedPartLen,
+			       CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen);
+CK_RV ta_C_SignEncryptUpdate(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+			     CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart,
+			     CK_ULONG_PTR pulEncryptedPartLen);
+CK_RV ta_C_DecryptVerifyUpdate(struct ta_client *c, CK_SESSION_HANDLE hSession,
+			       CK_BYTE_PTR pEncryptedPart, CK_ULONG ulEncryptedPartLen,
+			       CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen);
+
 /* --- Key management (§5.14) and random numbers (§5.15) --- */
+CK_RV ta_C_GenerateKey(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		       CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey);
+CK_RV ta_C_WrapKey(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		   CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
+		   CK_ULONG_PTR pulWrappedKeyLen);
+CK_RV ta_C_UnwrapKey(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		     CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
+		     CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate,
+		     CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey);
+CK_RV ta_C_DeriveKey(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		     CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate,
+		     CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey);
+CK_RV ta_C_SeedRandom(struct ta_client *c, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed,
+		      CK_ULONG ulSeedLen);
 CK_RV ta_C_GenerateKeyPair(struct ta_client *c, CK_SESSION_HANDLE hSession,
 			   CK_MECHANISM_PTR pMechanism, CK_ATTRIBUTE_PTR pPublicKeyTemplate,
 			   CK_ULONG ulPublicKeyAttributeCount, CK_ATTRIBUTE_PTR pPrivateKeyTemplate,
