@@ -79,6 +79,17 @@ CK_RV attrs_set_ulong(struct attrs *a, CK_ATTRIBUTE_TYPE t, CK_ULONG v)
 	return attrs_set(a, t, &v, sizeof(v));
 }
 
+CK_RV attrs_copy(const struct attrs *src, struct attrs *out)
+{
+	CK_RV rv = CKR_OK;
+
+	for (size_t i = 0; i < src->n && rv == CKR_OK; i++)
+		rv = attrs_append(out, src->v[i].type, src->v[i].val, src->v[i].len);
+	if (rv != CKR_OK)
+		attrs_free(out);
+	return rv;
+}
+
 bool attrs_get_bool(const struct attrs *a, CK_ATTRIBUTE_TYPE t)
 {
 	const struct attr *at = attrs_find(a, t);
@@ -137,18 +148,42 @@ out:
 	return rv;
 }
 
+/* The encoded length of an attribute: CK_ULONGs, alone or in arrays, take ULONG_WIRE_LEN
+ * bytes each. */
+static size_t wire_len(const struct attr *at)
+{
+	switch (attr_kind(at->type)) {
+	case ATTR_KIND_ULONG:
+		return ULONG_WIRE_LEN;
+	case ATTR_KIND_ULONG_ARRAY:
+		return at->len / sizeof(CK_ULONG) * ULONG_WIRE_LEN;
+	default:
+		return at->len;
+	}
+}
+
+/* Put a CK_ULONG in ULONG_WIRE_LEN bytes at w. */
+static void put_ulong(uint8_t *w, CK_ULONG v)
+{
+	tlv_put_be64(w, v == CK_UNAVAILABLE_INFORMATION ? UINT64_MAX : (uint64_t)v);
+}
+
 CK_RV attrs_serialize(const struct attrs *a, struct buf **out)
 {
 	struct buf *b = NULL;
 	uint8_t *p = NULL;
+	uint8_t *w = NULL;
 	size_t total = 0;
 	CK_RV rv = CKR_GENERAL_ERROR;
 
 	*out = NULL;
 	for (size_t i = 0; i < a->n; i++) {
-		size_t vlen =
-			attr_kind(a->v[i].type) == ATTR_KIND_ULONG ? ULONG_WIRE_LEN : a->v[i].len;
+		size_t vlen = wire_len(&a->v[i]);
+		enum attr_kind kind = attr_kind(a->v[i].type);
 
+		if ((kind == ATTR_KIND_ULONG && a->v[i].len != sizeof(CK_ULONG)) ||
+		    (kind == ATTR_KIND_ULONG_ARRAY && a->v[i].len % sizeof(CK_ULONG)))
+			return CKR_GENERAL_ERROR;
 		if (vlen > ATTR_MAX_LEN || size_add(total, TLV_HDR_LEN + vlen, &total))
 			return CKR_GENERAL_ERROR;
 	}
@@ -158,19 +193,26 @@ CK_RV attrs_serialize(const struct attrs *a, struct buf **out)
 	p = b->data;
 	for (size_t i = 0; i < a->n; i++) {
 		const struct attr *at = &a->v[i];
+		enum attr_kind kind = attr_kind(at->type);
 
-		if (attr_kind(at->type) == ATTR_KIND_ULONG) {
-			uint8_t w[ULONG_WIRE_LEN];
+		if (kind != ATTR_KIND_ULONG && kind != ATTR_KIND_ULONG_ARRAY) {
+			p = tlv_put(p, at->type, at->val, (uint32_t)at->len);
+			continue;
+		}
+		w = malloc(wire_len(at) ? wire_len(at) : 1);
+		if (!w) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+		for (size_t j = 0; j < at->len / sizeof(CK_ULONG); j++) {
 			CK_ULONG v = 0;
 
-			if (at->len != sizeof(CK_ULONG))
-				goto out;
-			memcpy(&v, at->val, sizeof(v));
-			tlv_put_be64(w, v == CK_UNAVAILABLE_INFORMATION ? UINT64_MAX : (uint64_t)v);
-			p = tlv_put(p, at->type, w, sizeof(w));
-		} else {
-			p = tlv_put(p, at->type, at->val, (uint32_t)at->len);
+			memcpy(&v, at->val + j * sizeof(CK_ULONG), sizeof(v));
+			put_ulong(w + j * ULONG_WIRE_LEN, v);
 		}
+		p = tlv_put(p, at->type, w, (uint32_t)wire_len(at));
+		free(w);
+		w = NULL;
 	}
 	*out = b;
 	b = NULL; /* the caller owns it */
@@ -192,10 +234,40 @@ static int value_ok(enum attr_kind kind, const uint8_t *val, size_t len)
 		return len == 0 || len == sizeof(CK_DATE);
 	case ATTR_KIND_BYTES:
 		return len <= ATTR_MAX_LEN;
+	case ATTR_KIND_ULONG_ARRAY:
+		return len % ULONG_WIRE_LEN == 0;
+	case ATTR_KIND_TEMPLATE:
+		return len == 0; /* XXX: as attr_rules.c, only the empty template for now */
 	case ATTR_KIND_NONE:
 		break;
 	}
 	return 0;
+}
+
+/* Decode vlen / ULONG_WIRE_LEN CK_ULONGs at val into attribute type of out. CKR_OK,
+ * CKR_ATTRIBUTE_VALUE_INVALID for a value that does not fit a CK_ULONG, or CKR_HOST_MEMORY. */
+static CK_RV parse_ulongs(struct attrs *out, CK_ATTRIBUTE_TYPE type, const uint8_t *val,
+			  uint32_t vlen)
+{
+	size_t n = vlen / ULONG_WIRE_LEN;
+	CK_ULONG *v = calloc(n ? n : 1, sizeof(*v));
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	if (!v)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t w = tlv_get_be64(val + i * ULONG_WIRE_LEN);
+
+		v[i] = w == UINT64_MAX ? CK_UNAVAILABLE_INFORMATION : (CK_ULONG)w;
+		if (w != UINT64_MAX && (uint64_t)v[i] != w) {
+			rv = CKR_ATTRIBUTE_VALUE_INVALID;
+			goto out;
+		}
+	}
+	rv = attrs_set(out, type, v, n * sizeof(*v));
+out:
+	free(v);
+	return rv;
 }
 
 int attrs_parse(const uint8_t *p, size_t len, struct attrs *out)
@@ -215,18 +287,10 @@ int attrs_parse(const uint8_t *p, size_t len, struct attrs *out)
 		    kind == ATTR_KIND_NONE || !value_ok(kind, val, vlen) ||
 		    attrs_find(out, (CK_ATTRIBUTE_TYPE)type))
 			goto fail;
-		if (kind == ATTR_KIND_ULONG) {
-			uint64_t w = tlv_get_be64(val);
-			CK_ULONG v = (CK_ULONG)w;
-
-			if (w == UINT64_MAX)
-				v = CK_UNAVAILABLE_INFORMATION;
-			else if ((uint64_t)v != w)
-				goto fail;
-			rv = attrs_set_ulong(out, (CK_ATTRIBUTE_TYPE)type, v);
-		} else {
+		if (kind == ATTR_KIND_ULONG || kind == ATTR_KIND_ULONG_ARRAY)
+			rv = parse_ulongs(out, (CK_ATTRIBUTE_TYPE)type, val, vlen);
+		else
 			rv = attrs_set(out, (CK_ATTRIBUTE_TYPE)type, val, vlen);
-		}
 		if (rv != CKR_OK)
 			goto fail;
 	}

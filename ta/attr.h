@@ -17,11 +17,23 @@ struct buf;
 
 /* How an attribute's value is encoded (PKCS#11 v2.40 §4 tables, "Data type"). */
 enum attr_kind {
-	ATTR_KIND_NONE = 0, /* not an attribute this token knows */
-	ATTR_KIND_BOOL,	    /* CK_BBOOL */
-	ATTR_KIND_ULONG,    /* CK_ULONG (and its aliases CK_OBJECT_CLASS, CK_KEY_TYPE, ...) */
-	ATTR_KIND_BYTES,    /* byte array or RFC 2279 string */
-	ATTR_KIND_DATE,	    /* CK_DATE or empty */
+	ATTR_KIND_NONE = 0,    /* not an attribute this token knows */
+	ATTR_KIND_BOOL,	       /* CK_BBOOL */
+	ATTR_KIND_ULONG,       /* CK_ULONG (and its aliases CK_OBJECT_CLASS, CK_KEY_TYPE, ...) */
+	ATTR_KIND_BYTES,       /* byte array or RFC 2279 string */
+	ATTR_KIND_DATE,	       /* CK_DATE or empty */
+	ATTR_KIND_ULONG_ARRAY, /* CK_ULONG[] (CKA_ALLOWED_MECHANISMS) */
+	ATTR_KIND_TEMPLATE,    /* CK_ATTRIBUTE[] (CKA_WRAP_TEMPLATE, CKA_UNWRAP_TEMPLATE) */
+};
+
+/* The object-making operation a template is checked for: it decides which §4 footnotes apply
+ * (1/2 C_CreateObject, 3/4 C_GenerateKey[Pair], 5/6 C_UnwrapKey; C_DeriveKey as generation
+ * without footnote 3). */
+enum attr_op {
+	ATTR_OP_CREATE,
+	ATTR_OP_GENERATE,
+	ATTR_OP_UNWRAP,
+	ATTR_OP_DERIVE,
 };
 
 /* One attribute; val is heap memory owned by the list and wiped when freed. */
@@ -53,6 +65,10 @@ CK_RV attrs_set_bool(struct attrs *a, CK_ATTRIBUTE_TYPE t, bool v);
 /* Set a CK_ULONG attribute; as attrs_set. */
 CK_RV attrs_set_ulong(struct attrs *a, CK_ATTRIBUTE_TYPE t, CK_ULONG v);
 
+/* Append a deep copy of every attribute of src to the empty list *out. CKR_OK or
+ * CKR_HOST_MEMORY (*out is then empty). */
+CK_RV attrs_copy(const struct attrs *src, struct attrs *out);
+
 /* The value of a CK_BBOOL attribute; false when absent or malformed. */
 bool attrs_get_bool(const struct attrs *a, CK_ATTRIBUTE_TYPE t);
 
@@ -80,22 +96,51 @@ int attrs_parse(const uint8_t *p, size_t len, struct attrs *out);
 /* The encoding of attribute type t; ATTR_KIND_NONE when unknown to this token. */
 enum attr_kind attr_kind(CK_ATTRIBUTE_TYPE t);
 
-/* Build the attributes of a new key of class cls and key type kt from a caller's template for
- * C_GenerateKey/C_GenerateKeyPair (§4.1.1 rules): CKR_ATTRIBUTE_TYPE_INVALID for a type the
- * class does not have, CKR_ATTRIBUTE_VALUE_INVALID for a malformed value,
- * CKR_ATTRIBUTE_READ_ONLY for a token-set attribute, CKR_TEMPLATE_INCONSISTENT for a duplicate,
- * a mismatching CKA_CLASS/CKA_KEY_TYPE or a value the generation contributes. *out must be
- * empty; on error it is left empty. Defaults are not applied: see attr_complete. */
+/* The class and sub-type named by a caller's template (C_CreateObject, C_UnwrapKey): *sub is
+ * the CKA_KEY_TYPE of a key, the CKA_CERTIFICATE_TYPE of a certificate, 0 for data.
+ * CKR_TEMPLATE_INCOMPLETE when either is missing, CKR_ATTRIBUTE_VALUE_INVALID for a malformed
+ * value or a class/sub-type this token does not have, CKR_ARGUMENTS_BAD for a bad template. */
+CK_RV attr_template_class(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_CLASS *cls,
+			  CK_ULONG *sub);
+
+/* Build the attributes of a new object of class cls and sub-type sub from a caller's template
+ * for operation op (§4.1.1 rules): CKR_ATTRIBUTE_TYPE_INVALID for a type the class does not
+ * have, CKR_ATTRIBUTE_VALUE_INVALID for a malformed value, CKR_ATTRIBUTE_READ_ONLY for a
+ * token-set attribute (footnotes 2, 4 and 6), CKR_TEMPLATE_INCONSISTENT for a duplicate, a
+ * mismatching CKA_CLASS/sub-type or a value the operation contributes (footnote 2, 4 or 6 for
+ * op). *out must be empty; on error it is left empty. Defaults: see attr_complete_op.
+ * Used by obj_create (T1) and by key generation, unwrapping and derivation (T2). */
+CK_RV attr_from_template(enum attr_op op, CK_OBJECT_CLASS cls, CK_ULONG sub,
+			 const CK_ATTRIBUTE *tmpl, CK_ULONG n, struct attrs *out);
+
+/* attr_from_template(ATTR_OP_GENERATE, ...). */
 CK_RV attr_from_gen_template(CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, const CK_ATTRIBUTE *tmpl,
 			     CK_ULONG n, struct attrs *out);
 
-/* Add the class defaults for every attribute a lacks (except those key generation sets);
- * CKR_TEMPLATE_INCOMPLETE when a required attribute is missing. */
+/* Add CKA_CLASS, the sub-type and the class defaults for every attribute a lacks;
+ * CKR_TEMPLATE_INCOMPLETE when an attribute op requires (footnote 1, 3 or 5) is missing.
+ * Attributes without a default (key material, derived attributes, CKA_VALUE_LEN, ...) stay
+ * absent: the operation sets them. */
+CK_RV attr_complete_op(enum attr_op op, CK_OBJECT_CLASS cls, CK_ULONG sub, struct attrs *a);
+
+/* attr_complete_op(ATTR_OP_GENERATE, ...). */
 CK_RV attr_complete(CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, struct attrs *a);
 
-/* True when attribute t of the object a may not be revealed (§4.9: sensitive or unextractable
- * key's secret value). */
+/* True when attribute t of the object a may not be revealed (footnote 7: a sensitive or
+ * unextractable key's secret value). */
 bool attr_is_sensitive(const struct attrs *a, CK_ATTRIBUTE_TYPE t);
+
+/* True when attribute t of the object a is derived by the token (certificate fields parsed
+ * from CKA_VALUE, CKA_PUBLIC_KEY_INFO, CKA_CHECK_VALUE): a template may only repeat it. */
+bool attr_is_derived(const struct attrs *a, CK_ATTRIBUTE_TYPE t);
+
+/* May the template entry t change the object a (C_SetAttributeValue, or C_CopyObject when
+ * copy)? so: the SO is logged in. CKR_OK, CKR_ATTRIBUTE_TYPE_INVALID (not an attribute of the
+ * class), CKR_ATTRIBUTE_VALUE_INVALID (malformed, or a derived attribute given another value),
+ * CKR_ATTRIBUTE_READ_ONLY (not modifiable; CKA_SENSITIVE true->false, CKA_EXTRACTABLE
+ * false->true, CKA_COPYABLE false->true, CKA_WRAP_WITH_TRUSTED true->false; CKA_TRUSTED true
+ * by anyone but the SO), CKR_ARGUMENTS_BAD. */
+CK_RV attr_check_modify(const struct attrs *a, const CK_ATTRIBUTE *t, bool copy, bool so);
 
 /* Check that a loaded object a is a complete object of a known class with only attributes of
  * that class. Returns 0 or -1. */

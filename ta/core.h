@@ -6,7 +6,8 @@
  * token.c (slot and token info, C_InitToken, C_InitPIN), pin.c (PIN records and failure
  * counters), sess.c (sessions and login), obj.c (objects, object handles, attribute reads,
  * destruction), find.c (C_FindObjects*), store.c (the sealed store), mech.c (the mechanism
- * table and the one key-use policy check), sign.c (C_Sign*), keygen.c (C_GenerateKeyPair),
+ * table and the one key-use policy check), op.c (encrypt, decrypt, digest, sign, verify),
+ * keygen.c (C_GenerateKey[Pair]), keymgmt.c (wrap, unwrap, derive),
  * processing_ec.c (EC crypto through port/).
  */
 #ifndef TEEHSM_TA_CORE_H
@@ -68,14 +69,26 @@ struct find_op {
 	size_t pos;
 };
 
-/* An active signing operation. */
-struct sign_op {
+/* The kinds of cryptographic operation: a session has at most one active of each (§5.2). */
+enum op_kind {
+	OP_ENCRYPT,
+	OP_DECRYPT,
+	OP_DIGEST,
+	OP_SIGN,
+	OP_VERIFY,
+};
+
+/* An active cryptographic operation (op.c; the mechanism's state belongs to its processing
+ * family and is freed through ctx_free). */
+struct op {
 	bool active;
-	bool updated;	/* C_SignUpdate ran: only C_SignUpdate/C_SignFinal may follow */
+	bool updated;	/* C_*Update ran: only C_*Update/C_*Final may follow */
 	bool need_auth; /* CKA_ALWAYS_AUTHENTICATE key: C_Login(CKU_CONTEXT_SPECIFIC) pending */
+	enum op_kind kind;
 	const struct mech_info *mech;
-	uint64_t key_oid;
-	struct port_hash *hash; /* the running digest of a hash-and-sign mechanism */
+	uint64_t key_oid; /* 0 for a digest */
+	void *ctx;
+	void (*ctx_free)(void *ctx);
 };
 
 struct sess {
@@ -84,7 +97,11 @@ struct sess {
 	struct ta_client *c;
 	bool rw;
 	struct find_op find;
-	struct sign_op sign;
+	struct op sign;
+	struct op verify;
+	struct op encrypt;
+	struct op decrypt;
+	struct op digest;
 };
 
 enum ta_login {
@@ -159,6 +176,15 @@ CK_RV token_init_token(struct ta_client *c, CK_SLOT_ID slot, const uint8_t *pin,
 CK_RV token_init_pin(struct ta_client *c, CK_SESSION_HANDLE hs, const uint8_t *pin, CK_ULONG len);
 /* C_GenerateRandom, through the port RNG. */
 CK_RV token_generate_random(struct ta_client *c, CK_SESSION_HANDLE hs, uint8_t *out, CK_ULONG len);
+/* C_SetPIN: in an R/W session; the SO's PIN when the SO is logged in, else the user's; the old
+ * PIN is checked and counted as pin_verify does; CKR_PIN_LEN_RANGE for a new PIN of a length
+ * the token never accepts (checked first, costing no attempt). */
+CK_RV token_set_pin(struct ta_client *c, CK_SESSION_HANDLE hs, const uint8_t *old_pin,
+		    CK_ULONG old_len, const uint8_t *new_pin, CK_ULONG new_len);
+/* C_SeedRandom: CKR_RANDOM_SEED_NOT_SUPPORTED for any valid session (no application feeds the
+ * TEE's generator). */
+CK_RV token_seed_random(struct ta_client *c, CK_SESSION_HANDLE hs, const uint8_t *seed,
+			CK_ULONG len);
 
 /* --- pin.c --- */
 
@@ -255,6 +281,39 @@ CK_RV obj_destroy(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE ho
  * logged in, CKR_ATTRIBUTE_READ_ONLY for CKA_TRUSTED set by anyone but the SO. */
 CK_RV obj_check_create(const struct sess *s, const struct attrs *a);
 
+/* C_CopyObject: CKR_ACTION_PROHIBITED for CKA_COPYABLE false; the template may change only
+ * what attr_check_modify allows for a copy; the copy passes obj_check_create. */
+CK_RV obj_copy(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE ho,
+	       CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_OBJECT_HANDLE_PTR ph);
+/* C_GetObjectSize: the length of the object's encoded attributes. */
+CK_RV obj_get_size(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE ho,
+		   CK_ULONG_PTR size);
+/* C_SetAttributeValue: CKR_ACTION_PROHIBITED for CKA_MODIFIABLE false, each attribute through
+ * attr_check_modify, all or nothing, a token object stored before the change is visible. */
+CK_RV obj_set_attribute_value(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE ho,
+			      CK_ATTRIBUTE_PTR tmpl, CK_ULONG n);
+
+/* --- obj_create.c --- */
+
+/* Commit a new object with attributes *a for session s of client c, and give c's handle for it
+ * in *out: checks the creation rights (obj_check_create) and that a is a complete object of
+ * its class (attr_check_stored: every non-optional attribute present, CKR_GENERAL_ERROR
+ * otherwise), gives it a fresh id, persists a token object (store_obj_write) and links it.
+ * Always takes ownership of *a, which is left empty (wiped) whatever the result. The one way
+ * every object is made: C_CreateObject, C_CopyObject, and T2's C_GenerateKey, C_UnwrapKey and
+ * C_DeriveKey use it. */
+CK_RV obj_add(struct ta_client *c, struct sess *s, struct attrs *a, CK_OBJECT_HANDLE *out);
+
+/* Set CKA_CHECK_VALUE of the AES or generic secret key a from its CKA_VALUE (AES: the first 3
+ * bytes of AES-ECB of a zero block; generic: of SHA-1 of the value). When a already holds one
+ * it must be that value (CKR_ATTRIBUTE_VALUE_INVALID). For every way of making secret keys. */
+CK_RV obj_secret_check_value(struct attrs *a);
+
+/* C_CreateObject (§5.7): data objects, X.509 certificates and imported keys; see obj_create.c
+ * for what the token derives and checks. */
+CK_RV obj_create(struct ta_client *c, CK_SESSION_HANDLE hs, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n,
+		 CK_OBJECT_HANDLE_PTR ph);
+
 /* --- find.c --- */
 
 /* End a search, freeing its state. */
@@ -271,8 +330,10 @@ CK_RV find_final(struct ta_client *c, CK_SESSION_HANDLE hs);
 /* --- store.c --- */
 
 /* Open the sealed store of cfg: the directory, the root key and the derived sealing keys, the
- * token record (a fresh uninitialised token is written when there is none) and every token
- * object (refusing, with a warning, any file that does not authenticate). */
+ * token record (a fresh uninitialised token is written when there is none), the recovery of any
+ * write a crash interrupted (a committed group rolled forward, an uncommitted one and temporary
+ * files removed) and every token object (refusing, with a warning, any file that does not
+ * authenticate). */
 CK_RV store_open(struct ta *ta, const struct ta_config *cfg);
 
 /* Close the store and wipe the sealing keys. */
@@ -287,20 +348,101 @@ CK_RV store_obj_write(struct ta *ta, const struct obj *o);
 /* Durably remove the file of token object oid (CKR_OK when there is none). */
 CK_RV store_obj_remove(struct ta *ta, uint64_t oid);
 
-/* --- sign.c --- */
+/* Seal and durably write the token objects among objs[0..n) (session objects are skipped) as
+ * one atomic group: after a crash at any instant either all of them or none are in the store
+ * (pending files plus a commit record, rolled forward or back by store_open). Use it for every
+ * operation that makes more than one object at once, such as C_GenerateKeyPair. At most 16
+ * token objects. CKR_OK, or an error with none of them written. */
+CK_RV store_obj_write_group(struct ta *ta, const struct obj *const *objs, size_t n);
 
-/* End a signing operation, freeing its state. */
-void sign_op_end(struct sign_op *op);
+/* --- op.c: the cryptographic operations of §5.8-§5.13 --- */
+
+/* End an operation, freeing its state. Accepts an inactive one. */
+void op_end(struct op *op);
+
+/* End every operation of s (C_CloseSession). */
+void op_end_all(struct sess *s);
+
+/* End s's operations that use a private key or a key that no longer exists (C_Logout). */
+void op_end_private(struct ta_client *c, struct sess *s);
+
+/* The operation of s waiting for C_Login(CKU_CONTEXT_SPECIFIC), or NULL. */
+struct op *op_pending_auth(struct sess *s);
 
 /* C_SignInit: the policy check of mech.c, then the mechanism's setup. */
 CK_RV sign_init(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE hk);
 /* C_Sign: single-part signing with the §5.2 size-query rules. */
 CK_RV sign_oneshot(struct ta_client *c, CK_SESSION_HANDLE hs, const uint8_t *data, CK_ULONG len,
 		   uint8_t *sig, CK_ULONG_PTR sig_len);
-/* C_SignUpdate: hash-and-sign mechanisms only. */
+/* C_SignUpdate. */
 CK_RV sign_update(struct ta_client *c, CK_SESSION_HANDLE hs, const uint8_t *part, CK_ULONG len);
 /* C_SignFinal: with the §5.2 size-query rules. */
 CK_RV sign_final(struct ta_client *c, CK_SESSION_HANDLE hs, uint8_t *sig, CK_ULONG_PTR sig_len);
+
+/* C_EncryptInit, C_Encrypt, C_EncryptUpdate, C_EncryptFinal (§5.8). */
+CK_RV op_encrypt_init(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
+		      CK_OBJECT_HANDLE hk);
+CK_RV op_encrypt(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in, CK_ULONG in_len,
+		 CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV op_encrypt_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in,
+			CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV op_encrypt_final(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR out,
+		       CK_ULONG_PTR out_len);
+
+/* C_DecryptInit, C_Decrypt, C_DecryptUpdate, C_DecryptFinal (§5.9). */
+CK_RV op_decrypt_init(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
+		      CK_OBJECT_HANDLE hk);
+CK_RV op_decrypt(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in, CK_ULONG in_len,
+		 CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV op_decrypt_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in,
+			CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV op_decrypt_final(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR out,
+		       CK_ULONG_PTR out_len);
+
+/* C_DigestInit, C_Digest, C_DigestUpdate, C_DigestKey, C_DigestFinal (§5.10). C_DigestKey
+ * refuses (CKR_KEY_INDIGESTIBLE) anything but a secret key that is neither sensitive nor
+ * unextractable: a digest of a secret value is itself a secret a careful token does not hand
+ * out. */
+CK_RV op_digest_init(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m);
+CK_RV op_digest(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in, CK_ULONG in_len,
+		CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV op_digest_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in,
+		       CK_ULONG in_len);
+CK_RV op_digest_key(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE hk);
+CK_RV op_digest_final(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR out,
+		      CK_ULONG_PTR out_len);
+
+/* C_VerifyInit, C_Verify, C_VerifyUpdate, C_VerifyFinal (§5.12). */
+CK_RV op_verify_init(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
+		     CK_OBJECT_HANDLE hk);
+CK_RV op_verify(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR data, CK_ULONG len,
+		CK_BYTE_PTR sig, CK_ULONG sig_len);
+CK_RV op_verify_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in,
+		       CK_ULONG in_len);
+CK_RV op_verify_final(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR sig,
+		      CK_ULONG sig_len);
+
+/* C_SignRecoverInit, C_VerifyRecoverInit: no mechanism of the token supports recovery, so
+ * CKR_MECHANISM_INVALID (after the session and argument checks); C_SignRecover and
+ * C_VerifyRecover then answer CKR_OPERATION_NOT_INITIALIZED. */
+CK_RV op_sign_recover_init(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
+			   CK_OBJECT_HANDLE hk);
+CK_RV op_sign_recover(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR data, CK_ULONG len,
+		      CK_BYTE_PTR sig, CK_ULONG_PTR sig_len);
+CK_RV op_verify_recover_init(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
+			     CK_OBJECT_HANDLE hk);
+CK_RV op_verify_recover(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR sig,
+			CK_ULONG sig_len, CK_BYTE_PTR data, CK_ULONG_PTR len);
+
+/* The dual-function updates of §5.13, as the composition of the two active operations. */
+CK_RV op_digest_encrypt_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in,
+			       CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV op_decrypt_digest_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in,
+			       CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV op_sign_encrypt_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in,
+			     CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV op_decrypt_verify_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in,
+			       CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
 
 /* --- keygen.c --- */
 
@@ -308,5 +450,10 @@ CK_RV sign_final(struct ta_client *c, CK_SESSION_HANDLE hs, uint8_t *sig, CK_ULO
 CK_RV keygen_pair(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
 		  CK_ATTRIBUTE_PTR pub_tmpl, CK_ULONG pub_n, CK_ATTRIBUTE_PTR priv_tmpl,
 		  CK_ULONG priv_n, CK_OBJECT_HANDLE_PTR hpub, CK_OBJECT_HANDLE_PTR hpriv);
+
+/* C_GenerateKey (CKM_AES_KEY_GEN, CKM_GENERIC_SECRET_KEY_GEN): CKA_VALUE_LEN from the
+ * template; the new key through obj_add. */
+CK_RV keygen_secret(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
+		    CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_OBJECT_HANDLE_PTR ph);
 
 #endif

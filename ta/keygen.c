@@ -1,12 +1,13 @@
-/* C_GenerateKeyPair (§5.14): templates through the class rules, the access checks, the
- * mechanism's processing, then the token-set attributes and an all-or-nothing commit. */
+/* C_GenerateKeyPair and C_GenerateKey (§5.14): templates through the class rules, the access
+ * checks, the mechanism's processing, then the token-set attributes and an all-or-nothing
+ * commit. */
 #include <string.h>
 
 #include "common/log.h"
 #include "mech.h"
 #include "processing.h"
 
-/* EC: the curve is given in the public template; the private key carries the same
+/* EC and Ed25519: the curve is given in the public template; the private key carries the same
  * CKA_EC_PARAMS (given again identically, or contributed here). */
 static CK_RV ec_share_params(const struct attrs *pub, struct attrs *priv)
 {
@@ -22,16 +23,29 @@ static CK_RV ec_share_params(const struct attrs *pub, struct attrs *priv)
 	return attrs_set(priv, CKA_EC_PARAMS, pp->val, pp->len);
 }
 
+/* RSA: a CKA_PUBLIC_EXPONENT in the private template must match the public one. */
+static CK_RV rsa_check_exponent(const struct attrs *pub, const struct attrs *priv)
+{
+	const struct attr *pe = attrs_find(pub, CKA_PUBLIC_EXPONENT);
+	const struct attr *ke = attrs_find(priv, CKA_PUBLIC_EXPONENT);
+
+	if (!ke)
+		return CKR_OK;
+	if (!pe || pe->len != ke->len || memcmp(pe->val, ke->val, ke->len) != 0)
+		return CKR_TEMPLATE_INCONSISTENT;
+	return CKR_OK;
+}
+
 /* The attributes only the token sets, now that the key exists (§4.7, §4.9). */
-static CK_RV set_generated(struct attrs *a, CK_MECHANISM_TYPE mech, bool private_key)
+static CK_RV set_generated(struct attrs *a, CK_MECHANISM_TYPE mech, bool secret)
 {
 	CK_RV rv = attrs_set_bool(a, CKA_LOCAL, true);
 
 	if (rv == CKR_OK)
 		rv = attrs_set_ulong(a, CKA_KEY_GEN_MECHANISM, mech);
-	if (rv == CKR_OK && private_key)
+	if (rv == CKR_OK && secret)
 		rv = attrs_set_bool(a, CKA_ALWAYS_SENSITIVE, attrs_get_bool(a, CKA_SENSITIVE));
-	if (rv == CKR_OK && private_key)
+	if (rv == CKR_OK && secret)
 		rv = attrs_set_bool(a, CKA_NEVER_EXTRACTABLE, !attrs_get_bool(a, CKA_EXTRACTABLE));
 	return rv;
 }
@@ -46,9 +60,9 @@ CK_RV keygen_pair(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
 	struct obj *pub = NULL;
 	struct obj *priv = NULL;
 	struct sess *s = NULL;
+	const struct obj *both[2] = { NULL, NULL };
 	CK_OBJECT_HANDLE h_pub = CK_INVALID_HANDLE;
 	CK_OBJECT_HANDLE h_priv = CK_INVALID_HANDLE;
-	bool pub_written = false;
 	CK_RV rv = CKR_GENERAL_ERROR;
 
 	rv = sess_get(c, hs, &s);
@@ -67,11 +81,10 @@ CK_RV keygen_pair(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
 	rv = attr_from_gen_template(CKO_PRIVATE_KEY, mi->key_type, priv_tmpl, priv_n, &ka);
 	if (rv != CKR_OK)
 		goto out;
-	switch (mi->family) {
-	case MECH_FAMILY_EC:
+	if (mi->family == MECH_FAMILY_EC || mi->family == MECH_FAMILY_EDDSA)
 		rv = ec_share_params(&pa, &ka);
-		break;
-	}
+	else
+		rv = rsa_check_exponent(&pa, &ka);
 	if (rv != CKR_OK)
 		goto out;
 	rv = attr_complete(CKO_PUBLIC_KEY, mi->key_type, &pa);
@@ -90,6 +103,15 @@ CK_RV keygen_pair(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
 	switch (mi->family) {
 	case MECH_FAMILY_EC:
 		rv = proc_ec_generate_pair(&pa, &ka);
+		break;
+	case MECH_FAMILY_RSA:
+		rv = proc_rsa_generate_pair(&pa, &ka);
+		break;
+	case MECH_FAMILY_EDDSA:
+		rv = proc_eddsa_generate_pair(&pa, &ka);
+		break;
+	default:
+		rv = CKR_MECHANISM_INVALID;
 		break;
 	}
 	if (rv != CKR_OK)
@@ -123,23 +145,12 @@ CK_RV keygen_pair(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
 		rv = obj_handle(c, priv, &h_priv);
 	if (rv != CKR_OK)
 		goto out;
-
-	/* Both or neither: a failed second write takes the first one back.
-	 * XXX: a crash between the two writes can still leave a lone public key file. */
-	if (obj_is_token(pub)) {
-		rv = store_obj_write(c->ta, pub);
-		if (rv != CKR_OK)
-			goto out;
-		pub_written = true;
-	}
-	if (obj_is_token(priv)) {
-		rv = store_obj_write(c->ta, priv);
-		if (rv != CKR_OK) {
-			if (pub_written && store_obj_remove(c->ta, pub->oid) != CKR_OK)
-				log_error("keygen: could not remove a half-made key pair");
-			goto out;
-		}
-	}
+	/* Both or neither, even across a crash. */
+	both[0] = pub;
+	both[1] = priv;
+	rv = store_obj_write_group(c->ta, both, 2);
+	if (rv != CKR_OK)
+		goto out;
 	obj_link(c->ta, pub);
 	obj_link(c->ta, priv);
 	pub = NULL; /* the object list owns them now */
@@ -152,5 +163,44 @@ out:
 	obj_free(priv);
 	attrs_free(&pa);
 	attrs_free(&ka);
+	return rv;
+}
+
+CK_RV keygen_secret(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
+		    CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_OBJECT_HANDLE_PTR ph)
+{
+	const struct mech_info *mi = NULL;
+	struct attrs a = { 0 };
+	struct sess *s = NULL;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	rv = sess_get(c, hs, &s);
+	if (rv != CKR_OK)
+		return rv;
+	if (!ph)
+		return CKR_ARGUMENTS_BAD;
+	*ph = CK_INVALID_HANDLE;
+	rv = mech_check(m, CKF_GENERATE, &mi);
+	if (rv != CKR_OK)
+		goto out;
+	rv = attr_from_gen_template(CKO_SECRET_KEY, mi->key_type, tmpl, n, &a);
+	if (rv != CKR_OK)
+		goto out;
+	rv = attr_complete(CKO_SECRET_KEY, mi->key_type, &a);
+	if (rv != CKR_OK)
+		goto out;
+	rv = obj_check_create(s, &a);
+	if (rv != CKR_OK)
+		goto out;
+	rv = proc_secret_generate(m->mechanism, &a);
+	if (rv == CKR_OK)
+		rv = set_generated(&a, m->mechanism, true);
+	if (rv == CKR_OK)
+		rv = obj_secret_check_value(&a);
+	if (rv != CKR_OK)
+		goto out;
+	rv = obj_add(c, s, &a, ph); /* takes a */
+out:
+	attrs_free(&a);
 	return rv;
 }

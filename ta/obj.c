@@ -256,3 +256,130 @@ CK_RV obj_check_create(const struct sess *s, const struct attrs *a)
 		return CKR_ATTRIBUTE_READ_ONLY;
 	return CKR_OK;
 }
+
+/* Apply the template entries to the attribute list na of a copy (copy) or modification of o,
+ * each checked by the class rules against o. A type given twice is CKR_TEMPLATE_INCONSISTENT. */
+static CK_RV apply_template(const struct ta_client *c, const struct obj *o, CK_ATTRIBUTE_PTR tmpl,
+			    CK_ULONG n, bool copy, struct attrs *na)
+{
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	if ((n && !tmpl) || n > ATTR_MAX_TEMPLATE)
+		return CKR_ARGUMENTS_BAD;
+	for (CK_ULONG i = 0; i < n; i++) {
+		for (CK_ULONG j = 0; j < i; j++) {
+			if (tmpl[j].type == tmpl[i].type)
+				return CKR_TEMPLATE_INCONSISTENT;
+		}
+		rv = attr_check_modify(&o->a, &tmpl[i], copy, c->login == TA_LOGIN_SO);
+		if (rv != CKR_OK)
+			return rv;
+		rv = attrs_set(na, tmpl[i].type, tmpl[i].pValue, tmpl[i].ulValueLen);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	return CKR_OK;
+}
+
+CK_RV obj_copy(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE ho,
+	       CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_OBJECT_HANDLE_PTR ph)
+{
+	struct sess *s = NULL;
+	struct obj *o = NULL;
+	struct attrs na = { 0 };
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	rv = sess_get(c, hs, &s);
+	if (rv != CKR_OK)
+		return rv;
+	if (!ph)
+		return CKR_ARGUMENTS_BAD;
+	*ph = CK_INVALID_HANDLE;
+	o = obj_from_handle(c, ho);
+	if (!o || !obj_visible(c, o))
+		return CKR_OBJECT_HANDLE_INVALID;
+	if (!attrs_get_bool(&o->a, CKA_COPYABLE))
+		return CKR_ACTION_PROHIBITED;
+	rv = attrs_copy(&o->a, &na);
+	if (rv != CKR_OK)
+		goto out;
+	rv = apply_template(c, o, tmpl, n, true, &na);
+	if (rv != CKR_OK)
+		goto out;
+	/* The copy is a new object: the creation rights apply to it as it will be. */
+	rv = obj_add(c, s, &na, ph);
+out:
+	attrs_free(&na);
+	return rv;
+}
+
+CK_RV obj_get_size(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE ho,
+		   CK_ULONG_PTR size)
+{
+	struct sess *s = NULL;
+	struct obj *o = NULL;
+	struct buf *b = NULL;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	rv = sess_get(c, hs, &s);
+	if (rv != CKR_OK)
+		return rv;
+	if (!size)
+		return CKR_ARGUMENTS_BAD;
+	o = obj_from_handle(c, ho);
+	if (!o || !obj_visible(c, o))
+		return CKR_OBJECT_HANDLE_INVALID;
+	/* The size of the encoded attributes (what the store seals, before its fixed overhead).
+	 * It says no more about a sensitive key than its type and size already do. */
+	rv = attrs_serialize(&o->a, &b);
+	if (rv != CKR_OK)
+		return rv;
+	*size = (CK_ULONG)b->len;
+	buf_free(b);
+	return CKR_OK;
+}
+
+CK_RV obj_set_attribute_value(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE ho,
+			      CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
+{
+	struct sess *s = NULL;
+	struct obj *o = NULL;
+	struct obj tmp;
+	struct attrs na = { 0 };
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	rv = sess_get(c, hs, &s);
+	if (rv != CKR_OK)
+		return rv;
+	o = obj_from_handle(c, ho);
+	if (!o || !obj_visible(c, o))
+		return CKR_OBJECT_HANDLE_INVALID;
+	if (obj_is_token(o) && !s->rw)
+		return CKR_SESSION_READ_ONLY;
+	if (!attrs_get_bool(&o->a, CKA_MODIFIABLE))
+		return CKR_ACTION_PROHIBITED;
+	/* §4.6.2: "Trusted certificates cannot be modified." */
+	if (attrs_get_bool(&o->a, CKA_TRUSTED) && attrs_find(&o->a, CKA_CERTIFICATE_TYPE))
+		return CKR_ATTRIBUTE_READ_ONLY;
+	/* All or nothing: the new list is built and stored aside, then swapped in. */
+	rv = attrs_copy(&o->a, &na);
+	if (rv != CKR_OK)
+		goto out;
+	rv = apply_template(c, o, tmpl, n, false, &na);
+	if (rv != CKR_OK)
+		goto out;
+	if (obj_is_token(o)) {
+		tmp = *o;
+		tmp.a = na;
+		rv = store_obj_write(c->ta, &tmp);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	attrs_free(&o->a);
+	o->a = na;
+	memset(&na, 0, sizeof(na)); /* the object owns the new list */
+	rv = CKR_OK;
+out:
+	attrs_free(&na);
+	return rv;
+}

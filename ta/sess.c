@@ -45,12 +45,7 @@ static void logout(struct ta_client *c)
 {
 	c->login = TA_LOGIN_NONE;
 	for (struct sess *s = c->sessions; s; s = s->next) {
-		if (s->sign.active) {
-			const struct obj *key = obj_by_oid(c->ta, s->sign.key_oid);
-
-			if (!key || obj_is_private(key))
-				sign_op_end(&s->sign);
-		}
+		op_end_private(c, s);
 		obj_destroy_session_objects(c->ta, s, true);
 	}
 }
@@ -68,7 +63,7 @@ static void sess_free(struct ta_client *c, struct sess *s)
 	if (s->rw)
 		c->nrw--;
 	find_op_end(&s->find);
-	sign_op_end(&s->sign);
+	op_end_all(s);
 	obj_destroy_session_objects(c->ta, s, false);
 	free(s);
 	if (c->nsess == 0)
@@ -172,15 +167,16 @@ CK_RV sess_get_info(struct ta_client *c, CK_SESSION_HANDLE h, CK_SESSION_INFO_PT
  * CKA_ALWAYS_AUTHENTICATE key. */
 static CK_RV login_context(struct ta_client *c, struct sess *s, const uint8_t *pin, CK_ULONG len)
 {
+	struct op *op = op_pending_auth(s);
 	CK_RV rv = CKR_GENERAL_ERROR;
 
-	if (!s->sign.active || !s->sign.need_auth)
+	if (!op)
 		return CKR_OPERATION_NOT_INITIALIZED;
 	if (c->login != TA_LOGIN_USER)
 		return CKR_USER_NOT_LOGGED_IN;
 	rv = pin_verify(c->ta, false, pin, len);
 	if (rv == CKR_OK)
-		s->sign.need_auth = false;
+		op->need_auth = false;
 	return rv;
 }
 

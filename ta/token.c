@@ -206,3 +206,64 @@ CK_RV token_generate_random(struct ta_client *c, CK_SESSION_HANDLE hs, uint8_t *
 		return CKR_FUNCTION_FAILED;
 	return CKR_OK;
 }
+
+CK_RV token_set_pin(struct ta_client *c, CK_SESSION_HANDLE hs, const uint8_t *old_pin,
+		    CK_ULONG old_len, const uint8_t *new_pin, CK_ULONG new_len)
+{
+	struct ta *ta = c->ta;
+	struct sess *s = NULL;
+	struct token t = { 0 };
+	bool so = c->login == TA_LOGIN_SO;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	rv = sess_get(c, hs, &s);
+	if (rv != CKR_OK)
+		goto out;
+	if (!old_pin || !new_pin) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if (!s->rw) {
+		rv = CKR_SESSION_READ_ONLY;
+		goto out;
+	}
+	/* A new PIN this token can never accept is refused before the old one is tried, so the
+	 * mistake costs no attempt. */
+	if (new_len < TA_PIN_MIN_LEN || new_len > TA_PIN_MAX_LEN) {
+		rv = CKR_PIN_LEN_RANGE;
+		goto out;
+	}
+	/* §5.6: the SO's PIN when the SO is logged in, otherwise (user or public session) the
+	 * user's; the old PIN is checked, and counted, like a C_Login. */
+	rv = pin_verify(ta, so, old_pin, old_len);
+	if (rv != CKR_OK)
+		goto out;
+	t = ta->tok;
+	rv = pin_make(ta, new_pin, new_len, so ? &t.so : &t.user);
+	if (rv != CKR_OK)
+		goto out;
+	rv = store_token_write(ta, &t);
+	if (rv != CKR_OK)
+		goto out;
+	ta->tok = t;
+	log_info("token: %s PIN changed", so ? "SO" : "user");
+	rv = CKR_OK;
+out:
+	wipe(&t, sizeof(t));
+	return rv;
+}
+
+CK_RV token_seed_random(struct ta_client *c, CK_SESSION_HANDLE hs, const uint8_t *seed,
+			CK_ULONG len)
+{
+	struct sess *s = NULL;
+	CK_RV rv = sess_get(c, hs, &s);
+
+	if (rv != CKR_OK)
+		return rv;
+	if (!seed && len)
+		return CKR_ARGUMENTS_BAD;
+	/* The TEE's generator is seeded by the device alone: no application may influence what
+	 * every other application's keys are made from (§5.15 allows this answer). */
+	return CKR_RANDOM_SEED_NOT_SUPPORTED;
+}

@@ -39,6 +39,13 @@ int port_store_write(struct port_store *ps, const char *name, const void *data, 
 /* Remove file name durably (unlink, fsync of the directory). PORT_STORE_NOENT if absent. */
 int port_store_remove(struct port_store *ps, const char *name);
 
+/* Rename file from to to (replacing to) atomically, but not yet durably: the new name survives a
+ * crash only once port_store_sync has returned. PORT_STORE_NOENT when from does not exist. */
+int port_store_rename(struct port_store *ps, const char *from, const char *to);
+
+/* Make every rename and removal done so far durable (fsync of the directory). */
+int port_store_sync(struct port_store *ps);
+
 /* Call cb(name, arg) for each committed file of the store, in no particular order; temporary
  * files left by an interrupted write are removed instead. Stops and returns cb's value when it
  * is not 0; otherwise returns PORT_STORE_OK or PORT_STORE_ERR. */

@@ -224,6 +224,28 @@ int port_store_remove(struct port_store *ps, const char *name)
 	return PORT_STORE_OK;
 }
 
+int port_store_rename(struct port_store *ps, const char *from, const char *to)
+{
+	if (!name_ok(from) || !name_ok(to))
+		return PORT_STORE_ERR;
+	if (renameat(ps->dfd, from, ps->dfd, to) != 0) {
+		if (errno == ENOENT)
+			return PORT_STORE_NOENT;
+		log_error("store: cannot rename %s to %s: %s", from, to, strerror(errno));
+		return PORT_STORE_ERR;
+	}
+	return PORT_STORE_OK;
+}
+
+int port_store_sync(struct port_store *ps)
+{
+	if (fsync(ps->dfd) != 0) {
+		log_error("store: cannot sync the store directory: %s", strerror(errno));
+		return PORT_STORE_ERR;
+	}
+	return PORT_STORE_OK;
+}
+
 int port_store_list(struct port_store *ps, int (*cb)(const char *name, void *arg), void *arg)
 {
 	struct dirent *de = NULL;
