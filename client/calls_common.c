@@ -79,3 +79,73 @@ CK_RV cli_ulongs_from_wire(CK_RV rv, CK_ULONG_PTR out, CK_ULONG_PTR count, uint6
 	*count = c;
 	return CKR_OK;
 }
+
+CK_RV cli_call_abort(Teehsm__Request *q, protobuf_c_boolean *has_abort, protobuf_c_boolean *abort)
+{
+	Teehsm__Response *resp = NULL;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	*has_abort = 1;
+	*abort = 1;
+	rv = cli_call(q, TEEHSM__RESPONSE__RESULT__NOT_SET, &resp);
+	codec_response_free(resp);
+	/* A token that took the bad arguments would be wrong; the caller's were bad all the same.
+	 */
+	return rv == CKR_OK ? CKR_ARGUMENTS_BAD : rv;
+}
+
+CK_RV cli_call_abortable(Teehsm__Request *q, Teehsm__Response__ResultCase want,
+			 Teehsm__Response **resp, protobuf_c_boolean *has_abort,
+			 protobuf_c_boolean *abort, ProtobufCBinaryData *data,
+			 ProtobufCBinaryData *data2, CK_RV too_large)
+{
+	CK_RV rv = cli_call(q, want, resp);
+
+	/* Only a request that never left comes back as CKR_DATA_LEN_RANGE without an answer. */
+	if (rv != CKR_DATA_LEN_RANGE || *resp)
+		return rv;
+	data->data = NULL;
+	data->len = 0;
+	if (data2) {
+		data2->data = NULL;
+		data2->len = 0;
+	}
+	rv = cli_call_abort(q, has_abort, abort);
+	/* The token refused the bad arguments and ended its operation: the caller's answer is
+	 * that the data was too large. Any other answer (no such session, no operation) is the
+	 * token's own and more precise. */
+	return rv == CKR_ARGUMENTS_BAD ? too_large : rv;
+}
+
+CK_RV cli_bytes_answer(CK_RV rv, const Teehsm__Response *resp, Teehsm__Response__ResultCase want,
+		       CK_BYTE_PTR out, CK_ULONG_PTR len)
+{
+	const Teehsm__BytesOutResponse *b = NULL;
+
+	if (!resp || (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL))
+		return rv;
+	/* The length must come back with CKR_BUFFER_TOO_SMALL too. */
+	if (resp->result_case != want)
+		return CKR_DEVICE_ERROR;
+	/* Every byte-output result is a BytesOutResponse, and results share one union. */
+	b = resp->sign;
+	if (cli_bytes_from_wire(rv, out, len, b->out_len, b->has_data ? &b->data : NULL) != CKR_OK)
+		return CKR_DEVICE_ERROR;
+	return rv;
+}
+
+CK_RV cli_object_answer(CK_RV rv, const Teehsm__Response *resp, Teehsm__Response__ResultCase want,
+			CK_OBJECT_HANDLE_PTR out)
+{
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+
+	if (rv != CKR_OK)
+		return rv;
+	if (resp->result_case != want)
+		return CKR_DEVICE_ERROR;
+	/* Every object-creating result is an ObjectResponse, and results share one union. */
+	if (cli_ulong_from_wire(resp->create_object->object, &h) != CKR_OK)
+		return CKR_DEVICE_ERROR;
+	*out = h;
+	return CKR_OK;
+}

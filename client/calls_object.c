@@ -1,6 +1,130 @@
 /* §5.7 Object management, forwarded to teehsmd. Templates go through the codec both ways. */
 #include "cli_calls.h"
 
+/* A template the frame cannot carry never reached the token: the device cannot take it. */
+static CK_RV template_too_large(CK_RV rv, const Teehsm__Response *resp)
+{
+	return rv == CKR_DATA_LEN_RANGE && !resp ? CKR_DEVICE_MEMORY : rv;
+}
+
+CK_RV cli_C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+			 CK_OBJECT_HANDLE_PTR phObject)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__CreateObjectRequest a = TEEHSM__CREATE_OBJECT_REQUEST__INIT;
+	Teehsm__Response *resp = NULL;
+	struct codec_attrs attrs = { NULL, 0 };
+	CK_RV rv = cli_check_initialized();
+
+	if (rv != CKR_OK)
+		return rv;
+	if ((!pTemplate && ulCount) || !phObject)
+		return CKR_ARGUMENTS_BAD;
+	rv = codec_template_to_wire(&attrs, pTemplate, ulCount);
+	if (rv != CKR_OK)
+		goto out;
+	a.session = codec_ulong_to_wire(hSession);
+	a.template_ = attrs.v;
+	a.n_template_ = attrs.n;
+	q.call_case = TEEHSM__REQUEST__CALL_CREATE_OBJECT;
+	q.create_object = &a;
+	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_CREATE_OBJECT, &resp);
+	rv = cli_object_answer(template_too_large(rv, resp), resp,
+			       TEEHSM__RESPONSE__RESULT_CREATE_OBJECT, phObject);
+out:
+	codec_response_free(resp);
+	codec_attrs_free(&attrs);
+	return rv;
+}
+
+CK_RV cli_C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+		       CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+		       CK_OBJECT_HANDLE_PTR phNewObject)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__CopyObjectRequest a = TEEHSM__COPY_OBJECT_REQUEST__INIT;
+	Teehsm__Response *resp = NULL;
+	struct codec_attrs attrs = { NULL, 0 };
+	CK_RV rv = cli_check_initialized();
+
+	if (rv != CKR_OK)
+		return rv;
+	if ((!pTemplate && ulCount) || !phNewObject)
+		return CKR_ARGUMENTS_BAD;
+	rv = codec_template_to_wire(&attrs, pTemplate, ulCount);
+	if (rv != CKR_OK)
+		goto out;
+	a.session = codec_ulong_to_wire(hSession);
+	a.object = codec_ulong_to_wire(hObject);
+	a.template_ = attrs.v;
+	a.n_template_ = attrs.n;
+	q.call_case = TEEHSM__REQUEST__CALL_COPY_OBJECT;
+	q.copy_object = &a;
+	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_COPY_OBJECT, &resp);
+	rv = cli_object_answer(template_too_large(rv, resp), resp,
+			       TEEHSM__RESPONSE__RESULT_COPY_OBJECT, phNewObject);
+out:
+	codec_response_free(resp);
+	codec_attrs_free(&attrs);
+	return rv;
+}
+
+CK_RV cli_C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+			  CK_ULONG_PTR pulSize)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__GetObjectSizeRequest a = TEEHSM__GET_OBJECT_SIZE_REQUEST__INIT;
+	Teehsm__Response *resp = NULL;
+	CK_ULONG size = 0;
+	CK_RV rv = cli_check_initialized();
+
+	if (rv != CKR_OK)
+		return rv;
+	if (!pulSize)
+		return CKR_ARGUMENTS_BAD;
+	a.session = codec_ulong_to_wire(hSession);
+	a.object = codec_ulong_to_wire(hObject);
+	q.call_case = TEEHSM__REQUEST__CALL_GET_OBJECT_SIZE;
+	q.get_object_size = &a;
+	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_GET_OBJECT_SIZE, &resp);
+	if (rv == CKR_OK)
+		rv = cli_ulong_from_wire(resp->get_object_size->size, &size);
+	if (rv == CKR_OK)
+		*pulSize = size;
+	codec_response_free(resp);
+	return rv;
+}
+
+CK_RV cli_C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+			      CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__SetAttributeValueRequest a = TEEHSM__SET_ATTRIBUTE_VALUE_REQUEST__INIT;
+	Teehsm__Response *resp = NULL;
+	struct codec_attrs attrs = { NULL, 0 };
+	CK_RV rv = cli_check_initialized();
+
+	if (rv != CKR_OK)
+		return rv;
+	if (!pTemplate && ulCount)
+		return CKR_ARGUMENTS_BAD;
+	rv = codec_template_to_wire(&attrs, pTemplate, ulCount);
+	if (rv != CKR_OK)
+		goto out;
+	a.session = codec_ulong_to_wire(hSession);
+	a.object = codec_ulong_to_wire(hObject);
+	a.template_ = attrs.v;
+	a.n_template_ = attrs.n;
+	q.call_case = TEEHSM__REQUEST__CALL_SET_ATTRIBUTE_VALUE;
+	q.set_attribute_value = &a;
+	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT__NOT_SET, &resp);
+	rv = template_too_large(rv, resp);
+out:
+	codec_response_free(resp);
+	codec_attrs_free(&attrs);
+	return rv;
+}
+
 CK_RV cli_C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 {
 	Teehsm__Request q = TEEHSM__REQUEST__INIT;
@@ -32,6 +156,7 @@ CK_RV cli_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObje
 	Teehsm__Response *resp = NULL;
 	const Teehsm__GetAttributeValueResponse *r = NULL;
 	struct codec_attrs attrs = { NULL, 0 };
+	CK_RV crv = CKR_GENERAL_ERROR;
 	CK_RV rv = cli_check_initialized();
 
 	if (rv != CKR_OK)
@@ -57,7 +182,12 @@ CK_RV cli_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObje
 		goto out;
 	}
 	r = resp->get_attribute_value;
-	if (codec_answer_from_wire(pTemplate, ulCount, r->template_, r->n_template_) != CKR_OK)
+	crv = codec_answer_from_wire(pTemplate, ulCount, r->template_, r->n_template_);
+	/* A template attribute's value could not travel: it is reported unavailable, as an
+	 * attribute the object lacks would be, unless another exception is already reported. */
+	if (crv == CKR_ATTRIBUTE_TYPE_INVALID && rv == CKR_OK)
+		rv = crv;
+	else if (crv != CKR_OK && crv != CKR_ATTRIBUTE_TYPE_INVALID)
 		rv = CKR_DEVICE_ERROR;
 out:
 	codec_response_free(resp);

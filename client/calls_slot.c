@@ -241,3 +241,27 @@ CK_RV cli_C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG u
 	codec_response_free(resp);
 	return rv;
 }
+
+CK_RV cli_C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
+		   CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__SetPinRequest a = TEEHSM__SET_PIN_REQUEST__INIT;
+	Teehsm__Response *resp = NULL;
+	CK_RV rv = cli_check_initialized();
+
+	if (rv != CKR_OK)
+		return rv;
+	rv = cli_pin_to_wire(&a.has_old_pin, &a.old_pin, pOldPin, ulOldLen);
+	if (rv != CKR_OK)
+		return rv;
+	rv = cli_pin_to_wire(&a.has_new_pin, &a.new_pin, pNewPin, ulNewLen);
+	if (rv != CKR_OK)
+		return rv;
+	a.session = codec_ulong_to_wire(hSession);
+	q.call_case = TEEHSM__REQUEST__CALL_SET_PIN;
+	q.set_pin = &a;
+	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT__NOT_SET, &resp);
+	codec_response_free(resp);
+	return rv;
+}

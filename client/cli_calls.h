@@ -43,6 +43,33 @@ void cli_out_len_to_wire(protobuf_c_boolean *has, uint64_t *dst, const void *out
 CK_RV cli_bytes_from_wire(CK_RV rv, CK_BYTE_PTR out, CK_ULONG_PTR len, uint64_t out_len,
 			  const ProtobufCBinaryData *data);
 
+/* Send q, a call on an active operation whose arguments the module refuses (NULL length
+ * pointer, NULL data with a length), with abort set (teehsm.proto's conventions), so the token
+ * ends the operation as the error requires. Returns the token's answer: CKR_ARGUMENTS_BAD, or
+ * the reason there was no operation to end (CKR_OPERATION_NOT_INITIALIZED, ...). */
+CK_RV cli_call_abort(Teehsm__Request *q, protobuf_c_boolean *has_abort, protobuf_c_boolean *abort);
+
+/* Make a call whose request carries caller data, as cli_call does, following teehsm.proto's
+ * abort convention: a request too large for a frame is sent again with has_abort and abort set
+ * and its data (data, and data2 unless NULL) emptied, so the token ends its operation as the
+ * error requires. Then *resp is NULL and the result is too_large, or the token's own answer when
+ * it had no operation to end (CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_HANDLE_INVALID). */
+CK_RV cli_call_abortable(Teehsm__Request *q, Teehsm__Response__ResultCase want,
+			 Teehsm__Response **resp, protobuf_c_boolean *has_abort,
+			 protobuf_c_boolean *abort, ProtobufCBinaryData *data,
+			 ProtobufCBinaryData *data2, CK_RV too_large);
+
+/* The answer of a call with bytes out (a BytesOutResponse in result case want) that returned
+ * rv, applied to the caller's out/len as cli_bytes_from_wire does. Returns rv, or
+ * CKR_DEVICE_ERROR for an answer that cannot be right. resp may be NULL (rv is returned). */
+CK_RV cli_bytes_answer(CK_RV rv, const Teehsm__Response *resp, Teehsm__Response__ResultCase want,
+		       CK_BYTE_PTR out, CK_ULONG_PTR len);
+
+/* The answer of a call that creates one object (an ObjectResponse in result case want): sets
+ * *out on CKR_OK. Returns rv, or CKR_DEVICE_ERROR for a handle that is not a CK_ULONG. */
+CK_RV cli_object_answer(CK_RV rv, const Teehsm__Response *resp, Teehsm__Response__ResultCase want,
+			CK_OBJECT_HANDLE_PTR out);
+
 /* Apply a list answer (slots, mechanisms) the same way: out_count is what the server's
  * function wrote to its count, v/n the elements it wrote. */
 CK_RV cli_ulongs_from_wire(CK_RV rv, CK_ULONG_PTR out, CK_ULONG_PTR count, uint64_t out_count,
@@ -85,31 +112,11 @@ CK_RV cli_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObjec
 			CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount);
 CK_RV cli_C_FindObjectsFinal(CK_SESSION_HANDLE hSession);
 
-/* ---- §5.11 Signing, §5.14 key management, §5.15 random numbers (calls_crypto.c) ---- */
-CK_RV cli_C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		     CK_OBJECT_HANDLE hKey);
-CK_RV cli_C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-		 CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen);
-CK_RV cli_C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen);
-CK_RV cli_C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-		      CK_ULONG_PTR pulSignatureLen);
-CK_RV cli_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-			    CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
-			    CK_ATTRIBUTE_PTR pPrivateKeyTemplate,
-			    CK_ULONG ulPrivateKeyAttributeCount, CK_OBJECT_HANDLE_PTR phPublicKey,
-			    CK_OBJECT_HANDLE_PTR phPrivateKey);
-CK_RV cli_C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData,
-			   CK_ULONG ulRandomLen);
-
-/* ---- Not carried yet (calls_unsupported.c): CKR_FUNCTION_NOT_SUPPORTED once initialised,
- * except C_GetFunctionStatus and C_CancelFunction (CKR_FUNCTION_NOT_PARALLEL, §5.16). ---- */
+/* ---- §5.5 (calls_slot.c) ---- */
 CK_RV cli_C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
 		   CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen);
-CK_RV cli_C_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
-			      CK_ULONG_PTR pulOperationStateLen);
-CK_RV cli_C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
-			      CK_ULONG ulOperationStateLen, CK_OBJECT_HANDLE hEncryptionKey,
-			      CK_OBJECT_HANDLE hAuthenticationKey);
+
+/* ---- §5.7 (calls_object.c) ---- */
 CK_RV cli_C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
 			 CK_OBJECT_HANDLE_PTR phObject);
 CK_RV cli_C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
@@ -119,6 +126,9 @@ CK_RV cli_C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 			  CK_ULONG_PTR pulSize);
 CK_RV cli_C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 			      CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
+
+/* ---- §5.8-§5.13 Encryption, decryption, digests, signatures, dual functions
+ * (calls_crypto.c) ---- */
 CK_RV cli_C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 			CK_OBJECT_HANDLE hKey);
 CK_RV cli_C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
@@ -141,6 +151,13 @@ CK_RV cli_C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDat
 CK_RV cli_C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen);
 CK_RV cli_C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey);
 CK_RV cli_C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen);
+CK_RV cli_C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		     CK_OBJECT_HANDLE hKey);
+CK_RV cli_C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+		 CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen);
+CK_RV cli_C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen);
+CK_RV cli_C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+		      CK_ULONG_PTR pulSignatureLen);
 CK_RV cli_C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 			    CK_OBJECT_HANDLE hKey);
 CK_RV cli_C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
@@ -166,8 +183,15 @@ CK_RV cli_C_SignEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_
 CK_RV cli_C_DecryptVerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
 				CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
 				CK_ULONG_PTR pulPartLen);
+
+/* ---- §5.14 Key management, §5.15 random numbers (calls_keys.c) ---- */
 CK_RV cli_C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 			CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey);
+CK_RV cli_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+			    CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
+			    CK_ATTRIBUTE_PTR pPrivateKeyTemplate,
+			    CK_ULONG ulPrivateKeyAttributeCount, CK_OBJECT_HANDLE_PTR phPublicKey,
+			    CK_OBJECT_HANDLE_PTR phPrivateKey);
 CK_RV cli_C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		    CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
 		    CK_ULONG_PTR pulWrappedKeyLen);
@@ -179,6 +203,16 @@ CK_RV cli_C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		      CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate,
 		      CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey);
 CK_RV cli_C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen);
+CK_RV cli_C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData,
+			   CK_ULONG ulRandomLen);
+
+/* ---- Answered locally (calls_unsupported.c): no token can save operation state (§5.6),
+ * no function runs in parallel (§5.16), no slot event is ever reported (§5.5). ---- */
+CK_RV cli_C_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
+			      CK_ULONG_PTR pulOperationStateLen);
+CK_RV cli_C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
+			      CK_ULONG ulOperationStateLen, CK_OBJECT_HANDLE hEncryptionKey,
+			      CK_OBJECT_HANDLE hAuthenticationKey);
 CK_RV cli_C_GetFunctionStatus(CK_SESSION_HANDLE hSession);
 CK_RV cli_C_CancelFunction(CK_SESSION_HANDLE hSession);
 CK_RV cli_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved);

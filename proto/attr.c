@@ -9,9 +9,10 @@
 #include "common/buf.h"
 #include "proto/codec.h"
 
-#define WIRE_ULONG 8 /* bytes a CK_ULONG counts for on the wire */
+#define WIRE_ULONG 8  /* bytes a CK_ULONG counts for on the wire */
+#define WIRE_ATTR  16 /* bytes an attribute of a template attribute counts for on the wire */
 
-enum attr_kind { ATTR_BYTES, ATTR_ULONG, ATTR_ULONG_ARRAY };
+enum attr_kind { ATTR_BYTES, ATTR_ULONG, ATTR_ULONG_ARRAY, ATTR_TEMPLATE };
 
 /* Attributes whose value is a CK_ULONG (or a type defined as one). */
 static const CK_ATTRIBUTE_TYPE ulong_attrs[] = {
@@ -41,11 +42,11 @@ static enum attr_kind attr_kind(CK_ATTRIBUTE_TYPE type)
 {
 	if (type == CKA_ALLOWED_MECHANISMS)
 		return ATTR_ULONG_ARRAY;
+	if (type == CKA_WRAP_TEMPLATE || type == CKA_UNWRAP_TEMPLATE || type == CKA_DERIVE_TEMPLATE)
+		return ATTR_TEMPLATE;
 	for (size_t i = 0; i < sizeof(ulong_attrs) / sizeof(ulong_attrs[0]); i++)
 		if (ulong_attrs[i] == type)
 			return ATTR_ULONG;
-	/* XXX: CKA_WRAP_TEMPLATE and friends (attribute arrays) travel as opaque bytes until the
-	 * token core offers them; their pointers mean nothing on the other side. */
 	return ATTR_BYTES;
 }
 
@@ -56,6 +57,8 @@ static uint64_t len_to_wire(enum attr_kind k, CK_ULONG len)
 		return UINT64_MAX;
 	if (k == ATTR_BYTES)
 		return len;
+	if (k == ATTR_TEMPLATE)
+		return (uint64_t)(len / sizeof(CK_ATTRIBUTE)) * WIRE_ATTR;
 	return (uint64_t)(len / sizeof(CK_ULONG)) * WIRE_ULONG;
 }
 
@@ -65,7 +68,11 @@ static int len_from_wire(enum attr_kind k, uint64_t wlen, CK_ULONG *out)
 		*out = CK_UNAVAILABLE_INFORMATION;
 		return 0;
 	}
-	if (k != ATTR_BYTES) {
+	if (k == ATTR_TEMPLATE) {
+		if (wlen / WIRE_ATTR > CODEC_MAX_NESTED)
+			return -1;
+		wlen = wlen / WIRE_ATTR * sizeof(CK_ATTRIBUTE);
+	} else if (k != ATTR_BYTES) {
 		if (wlen / WIRE_ULONG > CODEC_MAX_ULONGS)
 			return -1;
 		wlen = wlen / WIRE_ULONG * sizeof(CK_ULONG);
@@ -73,13 +80,21 @@ static int len_from_wire(enum attr_kind k, uint64_t wlen, CK_ULONG *out)
 	return codec_ulong_from_wire(wlen, out);
 }
 
+static void wire_attr_free(Teehsm__Attribute *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->n_nested; i++)
+		wire_attr_free(a->nested[i]);
+	free(a->nested);
+	free(a->ulongs);
+	free(a);
+}
+
 void codec_attrs_free(struct codec_attrs *a)
 {
-	for (size_t i = 0; i < a->n; i++) {
-		if (a->v[i])
-			free(a->v[i]->ulongs);
-		free(a->v[i]);
-	}
+	for (size_t i = 0; i < a->n; i++)
+		wire_attr_free(a->v[i]);
 	free(a->v);
 	a->v = NULL;
 	a->n = 0;
@@ -109,6 +124,8 @@ static CK_RV attrs_alloc(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_ULON
 	dst->n = n;
 	return CKR_OK;
 }
+
+static CK_RV template_value_to_wire(Teehsm__Attribute *w, const CK_ATTRIBUTE *a);
 
 /* Put the value of a (type, pValue, ulValueLen) with pValue non-NULL on the wire. */
 static CK_RV value_to_wire(Teehsm__Attribute *w, const CK_ATTRIBUTE *a)
@@ -145,29 +162,78 @@ static CK_RV value_to_wire(Teehsm__Attribute *w, const CK_ATTRIBUTE *a)
 		w->bytes.data = a->pValue;
 		w->bytes.len = a->ulValueLen;
 		return CKR_OK;
+	case ATTR_TEMPLATE:
+		return template_value_to_wire(w, a);
 	}
 	return CKR_GENERAL_ERROR;
+}
+
+/* One attribute of a template that carries values, pValue NULL or not. */
+static CK_RV attr_value_to_wire(Teehsm__Attribute *w, const CK_ATTRIBUTE *a)
+{
+	if (!a->pValue && a->ulValueLen)
+		return CKR_ARGUMENTS_BAD;
+	if (a->pValue)
+		return value_to_wire(w, a);
+	/* An empty value (e.g. a zero-length label) travels as empty bytes, or as an empty
+	 * array (value_len 0). */
+	switch (attr_kind(a->type)) {
+	case ATTR_ULONG:
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	case ATTR_BYTES:
+		w->has_bytes = 1;
+		return CKR_OK;
+	default:
+		w->has_value_len = 1;
+		w->value_len = 0;
+		return CKR_OK;
+	}
+}
+
+/* A CKF_ARRAY_ATTRIBUTE template (CKA_WRAP_TEMPLATE, ...): its CK_ATTRIBUTEs, one level deep,
+ * each with its value. Their value bytes are borrowed like the outer ones. */
+static CK_RV template_value_to_wire(Teehsm__Attribute *w, const CK_ATTRIBUTE *a)
+{
+	const CK_ATTRIBUTE *in = a->pValue;
+	size_t count;
+	CK_RV rv = CKR_OK;
+
+	if (a->ulValueLen % sizeof(CK_ATTRIBUTE))
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	count = a->ulValueLen / sizeof(CK_ATTRIBUTE);
+	if (count > CODEC_MAX_NESTED)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	w->has_value_len = count == 0;
+	w->value_len = 0;
+	if (!count)
+		return CKR_OK;
+	w->nested = calloc(count, sizeof(*w->nested));
+	if (!w->nested)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; rv == CKR_OK && i < count; i++) {
+		w->nested[i] = malloc(sizeof(**w->nested));
+		if (!w->nested[i]) {
+			rv = CKR_HOST_MEMORY;
+			break;
+		}
+		w->n_nested = i + 1;
+		teehsm__attribute__init(w->nested[i]);
+		w->nested[i]->type = codec_ulong_to_wire(in[i].type);
+		/* One level only: a template inside a template is not a PKCS#11 value. */
+		if (attr_kind(in[i].type) == ATTR_TEMPLATE)
+			rv = CKR_ATTRIBUTE_VALUE_INVALID;
+		else
+			rv = attr_value_to_wire(w->nested[i], &in[i]);
+	}
+	return rv; /* on failure the caller frees w with what was built */
 }
 
 CK_RV codec_template_to_wire(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_ULONG n)
 {
 	CK_RV rv = attrs_alloc(dst, t, n);
 
-	for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
-		if (!t[i].pValue && t[i].ulValueLen)
-			rv = CKR_ARGUMENTS_BAD;
-		else if (!t[i].pValue) {
-			/* An empty value (e.g. a zero-length label) travels as empty bytes, or as
-			 * an empty number array. */
-			if (attr_kind(t[i].type) == ATTR_ULONG)
-				rv = CKR_ATTRIBUTE_VALUE_INVALID;
-			else if (attr_kind(t[i].type) == ATTR_BYTES)
-				dst->v[i]->has_bytes = 1;
-			else
-				dst->v[i]->has_value_len = 1;
-		} else
-			rv = value_to_wire(dst->v[i], &t[i]);
-	}
+	for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++)
+		rv = attr_value_to_wire(dst->v[i], &t[i]);
 	if (rv != CKR_OK)
 		codec_attrs_free(dst);
 	return rv;
@@ -194,7 +260,10 @@ CK_RV codec_answer_to_wire(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_UL
 	CK_RV rv = attrs_alloc(dst, t, n);
 
 	for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
-		if (!t[i].pValue || t[i].ulValueLen == CK_UNAVAILABLE_INFORMATION) {
+		/* Templates are never read back as values (codec_query_from_wire asks their
+		 * size only), so their answer is a length. */
+		if (!t[i].pValue || t[i].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+		    attr_kind(t[i].type) == ATTR_TEMPLATE) {
 			dst->v[i]->has_value_len = 1;
 			dst->v[i]->value_len = len_to_wire(attr_kind(t[i].type), t[i].ulValueLen);
 		} else if (!t[i].ulValueLen) {
@@ -226,8 +295,14 @@ void codec_template_free(CK_ATTRIBUTE *t, CK_ULONG n)
 	if (!t)
 		return;
 	cap = template_caps(t, n);
-	for (CK_ULONG i = 0; i < n; i++)
-		wipe_free(t[i].pValue, cap[i]);
+	for (CK_ULONG i = 0; i < n; i++) {
+		/* Only codec_template_from_wire gives a template attribute a value: a block of
+		 * the same layout, one level down. */
+		if (attr_kind(t[i].type) == ATTR_TEMPLATE && t[i].pValue)
+			codec_template_free(t[i].pValue, cap[i] / sizeof(CK_ATTRIBUTE));
+		else
+			wipe_free(t[i].pValue, cap[i]);
+	}
 	free(t);
 }
 
@@ -267,19 +342,38 @@ static CK_RV template_alloc(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attribu
 	return CKR_OK;
 }
 
+static CK_RV template_from_wire_at(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attribute *const *a,
+				   size_t n, unsigned depth);
+
 /* Attribute i of t gets a newly allocated copy of one wire value. */
-static CK_RV value_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, CK_ULONG i, const Teehsm__Attribute *w)
+static CK_RV value_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, CK_ULONG i, const Teehsm__Attribute *w,
+			     unsigned depth)
 {
 	enum attr_kind k = attr_kind(t[i].type);
-	int have = w->has_bytes + w->has_ulong + (w->n_ulongs > 0 || w->has_value_len);
+	int arr = k == ATTR_TEMPLATE ? w->n_nested > 0 : w->n_ulongs > 0;
+	int have = w->has_bytes + w->has_ulong + (arr || w->has_value_len);
+	CK_ATTRIBUTE *inner = NULL;
+	CK_ULONG inner_n = 0;
 	CK_ULONG *ul;
 	CK_RV rv;
 
 	/* Exactly one encoding, and the one this attribute type uses. */
 	if (have != 1 || (k == ATTR_BYTES && !w->has_bytes) || (k == ATTR_ULONG && !w->has_ulong) ||
-	    (k == ATTR_ULONG_ARRAY && w->has_value_len && w->value_len != 0))
+	    ((k == ATTR_ULONG_ARRAY || k == ATTR_TEMPLATE) && w->has_value_len &&
+	     w->value_len != 0) ||
+	    (k != ATTR_TEMPLATE && w->n_nested) || (k == ATTR_TEMPLATE && w->n_ulongs))
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	switch (k) {
+	case ATTR_TEMPLATE:
+		if (depth || w->n_nested > CODEC_MAX_NESTED)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		rv = template_from_wire_at(&inner, &inner_n, w->nested, w->n_nested, depth + 1);
+		if (rv != CKR_OK)
+			return rv;
+		t[i].pValue = inner; /* freed by codec_template_free, one level down */
+		t[i].ulValueLen = inner_n * sizeof(CK_ATTRIBUTE);
+		template_caps(t, n)[i] = t[i].ulValueLen;
+		return CKR_OK;
 	case ATTR_BYTES:
 		rv = template_value_alloc(t, n, i, w->bytes.len);
 		if (rv == CKR_OK && w->bytes.len)
@@ -303,19 +397,25 @@ static CK_RV value_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, CK_ULONG i, const Teeh
 	return CKR_GENERAL_ERROR;
 }
 
-CK_RV codec_template_from_wire(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attribute *const *a,
-			       size_t n)
+static CK_RV template_from_wire_at(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attribute *const *a,
+				   size_t n, unsigned depth)
 {
 	CK_RV rv = template_alloc(out, count, a, n);
 
 	for (size_t i = 0; rv == CKR_OK && i < n; i++)
-		rv = value_from_wire(*out, n, i, a[i]);
+		rv = value_from_wire(*out, n, i, a[i], depth);
 	if (rv != CKR_OK) {
 		codec_template_free(*out, *count);
 		*out = NULL;
 		*count = 0;
 	}
 	return rv;
+}
+
+CK_RV codec_template_from_wire(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attribute *const *a,
+			       size_t n)
+{
+	return template_from_wire_at(out, count, a, n, 0);
 }
 
 CK_RV codec_query_from_wire(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attribute *const *a,
@@ -327,7 +427,10 @@ CK_RV codec_query_from_wire(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attribu
 	for (size_t i = 0; rv == CKR_OK && i < n; i++) {
 		CK_ULONG len;
 
-		if (!a[i]->has_buffer_len)
+		/* XXX: template attributes are asked their size only (their value would be
+		 * CK_ATTRIBUTEs pointing at buffers of their own); the client reports them as
+		 * unavailable when the caller wanted the value. */
+		if (!a[i]->has_buffer_len || attr_kind((*out)[i].type) == ATTR_TEMPLATE)
 			continue;
 		if (len_from_wire(attr_kind((*out)[i].type), a[i]->buffer_len, &len) ||
 		    len == CK_UNAVAILABLE_INFORMATION)
@@ -347,6 +450,8 @@ CK_RV codec_query_from_wire(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attribu
 
 CK_RV codec_answer_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, Teehsm__Attribute *const *a, size_t an)
 {
+	CK_RV rv = CKR_OK;
+
 	if (an != n)
 		return CKR_DEVICE_ERROR;
 	for (CK_ULONG i = 0; i < n; i++) {
@@ -356,9 +461,18 @@ CK_RV codec_answer_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, Teehsm__Attribute *con
 
 		if (w->type != codec_ulong_to_wire(t[i].type))
 			return CKR_DEVICE_ERROR;
+		if (w->n_nested)
+			return CKR_DEVICE_ERROR;
 		if (w->has_value_len) {
 			if (len_from_wire(k, w->value_len, &len))
 				return CKR_DEVICE_ERROR;
+			/* A template's value does not travel back (codec_query_from_wire): the
+			 * caller who wanted it is told it is unavailable. */
+			if (k == ATTR_TEMPLATE && t[i].pValue &&
+			    len != CK_UNAVAILABLE_INFORMATION) {
+				len = CK_UNAVAILABLE_INFORMATION;
+				rv = CKR_ATTRIBUTE_TYPE_INVALID;
+			}
 			t[i].ulValueLen = len;
 			continue;
 		}
@@ -388,7 +502,9 @@ CK_RV codec_answer_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, Teehsm__Attribute *con
 					return CKR_DEVICE_ERROR;
 			t[i].ulValueLen = w->n_ulongs * sizeof(CK_ULONG);
 			break;
+		case ATTR_TEMPLATE:
+			return CKR_DEVICE_ERROR;
 		}
 	}
-	return CKR_OK;
+	return rv;
 }

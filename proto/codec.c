@@ -218,35 +218,3 @@ int codec_version_from_wire(CK_VERSION *dst, const Teehsm__Version *src)
 	dst->minor = (CK_BYTE)src->minor;
 	return 0;
 }
-
-CK_RV codec_mech_to_wire(Teehsm__Mechanism *dst, const CK_MECHANISM *src)
-{
-	teehsm__mechanism__init(dst);
-	if (!src)
-		return CKR_ARGUMENTS_BAD;
-	if (!src->pParameter && src->ulParameterLen)
-		return CKR_MECHANISM_PARAM_INVALID;
-	dst->type = codec_ulong_to_wire(src->mechanism);
-	if (src->pParameter) {
-		dst->has_param = 1;
-		dst->param.data = src->pParameter;
-		dst->param.len = src->ulParameterLen;
-	}
-	return CKR_OK;
-}
-
-CK_RV codec_mech_from_wire(CK_MECHANISM *dst, const Teehsm__Mechanism *src)
-{
-	CK_ULONG type;
-
-	memset(dst, 0, sizeof(*dst));
-	if (!src || codec_ulong_from_wire(src->type, &type))
-		return CKR_MECHANISM_INVALID;
-	dst->mechanism = type;
-	if (src->has_param) {
-		/* A present but empty parameter is still a non-NULL pointer to the callee. */
-		dst->pParameter = src->param.len ? src->param.data : (CK_VOID_PTR)src;
-		dst->ulParameterLen = src->param.len;
-	}
-	return CKR_OK;
-}

@@ -9,52 +9,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "proto/codec.h"
-#include "dispatch.h"
-
-struct srv_peer {
-	struct ta_client *tc;
-	size_t max_frame;      /* ours: requests never exceed it */
-	size_t peer_max_frame; /* the client's, from Hello: responses never exceed it */
-	int hello_done;
-	char *identity;
-};
-
-/* Everything one response may point to, kept alive until it is packed, then released. */
-struct reply {
-	Teehsm__Response resp;
-	union {
-		Teehsm__Hello hello;
-		Teehsm__GetSlotListResponse slot_list;
-		Teehsm__GetSlotInfoResponse slot_info;
-		Teehsm__GetTokenInfoResponse token_info;
-		Teehsm__GetMechanismListResponse mech_list;
-		Teehsm__GetMechanismInfoResponse mech_info;
-		Teehsm__OpenSessionResponse open_session;
-		Teehsm__GetSessionInfoResponse session_info;
-		Teehsm__GetAttributeValueResponse attrs;
-		Teehsm__FindObjectsResponse find;
-		Teehsm__SignResponse sign;
-		Teehsm__GenerateKeyPairResponse keypair;
-		Teehsm__GenerateRandomResponse random;
-	} u;
-	/* Nested parts of the structured answers. */
-	Teehsm__SlotInfo slot_info;
-	Teehsm__TokenInfo token_info;
-	Teehsm__MechanismInfo mech_info;
-	Teehsm__SessionInfo session_info;
-	Teehsm__Version hw, fw;
-	CK_SLOT_INFO ck_slot;
-	CK_TOKEN_INFO ck_token;
-	/* Owned buffers, released (wiped) after packing. */
-	uint64_t *ulongs;
-	CK_ULONG *ck_ulongs;
-	uint8_t *bytes;
-	size_t bytes_len;
-	CK_ATTRIBUTE *tmpl;
-	CK_ULONG tmpl_n;
-	struct codec_attrs wire_attrs;
-};
+#include "dispatch_int.h"
 
 static void reply_release(struct reply *r)
 {
@@ -93,38 +48,6 @@ void srv_peer_free(struct srv_peer *p)
 size_t srv_peer_max_frame(const struct srv_peer *p)
 {
 	return p->max_frame < p->peer_max_frame ? p->max_frame : p->peer_max_frame;
-}
-
-/* Wire uint64 to CK_ULONG for handles, slots, flags: a value that cannot exist on this host is
- * simply one the token does not know. */
-static CK_ULONG ul(uint64_t v)
-{
-	CK_ULONG out = 0;
-
-	if (codec_ulong_from_wire(v, &out))
-		return (CK_ULONG)-1;
-	return out;
-}
-
-/* The output length the caller asked for, bounded by what a response frame can carry. */
-static CK_ULONG out_cap(const struct srv_peer *p, uint64_t want, size_t unit)
-{
-	size_t cap = srv_peer_max_frame(p) / unit;
-
-	return want > cap ? (CK_ULONG)cap : (CK_ULONG)want;
-}
-
-/* Byte-string output (C_Sign, C_SignFinal): a NULL buffer when the caller made a size query. */
-static CK_RV alloc_out(const struct srv_peer *p, struct reply *r, int has_len, uint64_t len,
-		       CK_ULONG *ck_len)
-{
-	*ck_len = 0;
-	if (!has_len)
-		return CKR_OK;
-	*ck_len = out_cap(p, len, 1);
-	r->bytes = malloc(*ck_len ? *ck_len : 1);
-	r->bytes_len = *ck_len;
-	return r->bytes ? CKR_OK : CKR_HOST_MEMORY;
 }
 
 /* ---- Slot and token management ---- */
@@ -308,6 +231,17 @@ static CK_RV h_init_pin(struct srv_peer *p, const Teehsm__Request *q, struct rep
 	return ta_C_InitPIN(p->tc, ul(a->session), pin, pin_len);
 }
 
+static CK_RV h_set_pin(struct srv_peer *p, const Teehsm__Request *q, struct reply *r)
+{
+	const Teehsm__SetPinRequest *a = q->set_pin;
+	CK_ULONG old_len, new_len;
+	CK_UTF8CHAR_PTR old_pin = pin_of(a->has_old_pin, &a->old_pin, &old_len);
+	CK_UTF8CHAR_PTR new_pin = pin_of(a->has_new_pin, &a->new_pin, &new_len);
+
+	(void)r;
+	return ta_C_SetPIN(p->tc, ul(a->session), old_pin, old_len, new_pin, new_len);
+}
+
 /* ---- Session management ---- */
 
 static CK_RV h_open_session(struct srv_peer *p, const Teehsm__Request *q, struct reply *r)
@@ -373,6 +307,56 @@ static CK_RV h_logout(struct srv_peer *p, const Teehsm__Request *q, struct reply
 }
 
 /* ---- Object management ---- */
+
+static CK_RV h_create_object(struct srv_peer *p, const Teehsm__Request *q, struct reply *r)
+{
+	const Teehsm__CreateObjectRequest *a = q->create_object;
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+	CK_RV rv = codec_template_from_wire(&r->tmpl, &r->tmpl_n, a->template_, a->n_template_);
+
+	if (rv != CKR_OK)
+		return rv;
+	rv = ta_C_CreateObject(p->tc, ul(a->session), r->tmpl_n ? r->tmpl : NULL, r->tmpl_n, &h);
+	return object_reply(r, rv, h, &r->resp.create_object);
+}
+
+static CK_RV h_copy_object(struct srv_peer *p, const Teehsm__Request *q, struct reply *r)
+{
+	const Teehsm__CopyObjectRequest *a = q->copy_object;
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+	CK_RV rv = codec_template_from_wire(&r->tmpl, &r->tmpl_n, a->template_, a->n_template_);
+
+	if (rv != CKR_OK)
+		return rv;
+	rv = ta_C_CopyObject(p->tc, ul(a->session), ul(a->object), r->tmpl_n ? r->tmpl : NULL,
+			     r->tmpl_n, &h);
+	return object_reply(r, rv, h, &r->resp.copy_object);
+}
+
+static CK_RV h_get_object_size(struct srv_peer *p, const Teehsm__Request *q, struct reply *r)
+{
+	const Teehsm__GetObjectSizeRequest *a = q->get_object_size;
+	CK_ULONG size = 0;
+	CK_RV rv = ta_C_GetObjectSize(p->tc, ul(a->session), ul(a->object), &size);
+
+	if (rv != CKR_OK)
+		return rv;
+	teehsm__get_object_size_response__init(&r->u.object_size);
+	r->u.object_size.size = codec_ulong_to_wire(size);
+	r->resp.get_object_size = &r->u.object_size;
+	return rv;
+}
+
+static CK_RV h_set_attribute_value(struct srv_peer *p, const Teehsm__Request *q, struct reply *r)
+{
+	const Teehsm__SetAttributeValueRequest *a = q->set_attribute_value;
+	CK_RV rv = codec_template_from_wire(&r->tmpl, &r->tmpl_n, a->template_, a->n_template_);
+
+	if (rv != CKR_OK)
+		return rv;
+	return ta_C_SetAttributeValue(p->tc, ul(a->session), ul(a->object),
+				      r->tmpl_n ? r->tmpl : NULL, r->tmpl_n);
+}
 
 static CK_RV h_destroy_object(struct srv_peer *p, const Teehsm__Request *q, struct reply *r)
 {
@@ -447,133 +431,9 @@ static CK_RV h_find_objects_final(struct srv_peer *p, const Teehsm__Request *q, 
 	return ta_C_FindObjectsFinal(p->tc, ul(q->find_objects_final->session));
 }
 
-/* ---- Signing ---- */
-
-static CK_RV h_sign_init(struct srv_peer *p, const Teehsm__Request *q, struct reply *r)
-{
-	const Teehsm__SignInitRequest *a = q->sign_init;
-	CK_MECHANISM m;
-	CK_RV rv = codec_mech_from_wire(&m, a->mechanism);
-
-	(void)r;
-	if (rv != CKR_OK)
-		return rv;
-	return ta_C_SignInit(p->tc, ul(a->session), &m, ul(a->key));
-}
-
-/* The answer of C_Sign and C_SignFinal: out_len always, the signature when one was written. */
-static CK_RV sign_reply(struct reply *r, CK_RV rv, CK_ULONG len, Teehsm__SignResponse **slot)
-{
-	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
-		return rv;
-	teehsm__sign_response__init(&r->u.sign);
-	r->u.sign.out_len = codec_ulong_to_wire(len);
-	if (rv == CKR_OK && r->bytes) {
-		if (len > r->bytes_len)
-			return CKR_GENERAL_ERROR;
-		r->u.sign.has_signature = 1;
-		r->u.sign.signature.data = r->bytes;
-		r->u.sign.signature.len = len;
-	}
-	*slot = &r->u.sign;
-	return rv;
-}
-
-static CK_RV h_sign(struct srv_peer *p, const Teehsm__Request *q, struct reply *r)
-{
-	const Teehsm__SignRequest *a = q->sign;
-	CK_ULONG len = 0;
-	CK_RV rv = alloc_out(p, r, a->has_out_len, a->out_len, &len);
-
-	if (rv != CKR_OK)
-		return rv;
-	rv = ta_C_Sign(p->tc, ul(a->session), a->data.data, a->data.len, r->bytes, &len);
-	return sign_reply(r, rv, len, &r->resp.sign);
-}
-
-static CK_RV h_sign_update(struct srv_peer *p, const Teehsm__Request *q, struct reply *r)
-{
-	const Teehsm__SignUpdateRequest *a = q->sign_update;
-
-	(void)r;
-	return ta_C_SignUpdate(p->tc, ul(a->session), a->part.data, a->part.len);
-}
-
-static CK_RV h_sign_final(struct srv_peer *p, const Teehsm__Request *q, struct reply *r)
-{
-	const Teehsm__SignFinalRequest *a = q->sign_final;
-	CK_ULONG len = 0;
-	CK_RV rv = alloc_out(p, r, a->has_out_len, a->out_len, &len);
-
-	if (rv != CKR_OK)
-		return rv;
-	rv = ta_C_SignFinal(p->tc, ul(a->session), r->bytes, &len);
-	return sign_reply(r, rv, len, &r->resp.sign_final);
-}
-
-/* ---- Key management and random numbers ---- */
-
-static CK_RV h_generate_key_pair(struct srv_peer *p, const Teehsm__Request *q, struct reply *r)
-{
-	const Teehsm__GenerateKeyPairRequest *a = q->generate_key_pair;
-	CK_ATTRIBUTE *priv = NULL;
-	CK_ULONG priv_n = 0;
-	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
-	CK_MECHANISM m;
-	CK_RV rv;
-
-	rv = codec_mech_from_wire(&m, a->mechanism);
-	if (rv != CKR_OK)
-		goto out;
-	rv = codec_template_from_wire(&r->tmpl, &r->tmpl_n, a->public_template,
-				      a->n_public_template);
-	if (rv != CKR_OK)
-		goto out;
-	rv = codec_template_from_wire(&priv, &priv_n, a->private_template, a->n_private_template);
-	if (rv != CKR_OK)
-		goto out;
-	rv = ta_C_GenerateKeyPair(p->tc, ul(a->session), &m, r->tmpl_n ? r->tmpl : NULL, r->tmpl_n,
-				  priv_n ? priv : NULL, priv_n, &hpub, &hpriv);
-	if (rv != CKR_OK)
-		goto out;
-	teehsm__generate_key_pair_response__init(&r->u.keypair);
-	r->u.keypair.public_key = codec_ulong_to_wire(hpub);
-	r->u.keypair.private_key = codec_ulong_to_wire(hpriv);
-	r->resp.generate_key_pair = &r->u.keypair;
-out:
-	codec_template_free(priv, priv_n);
-	return rv;
-}
-
-static CK_RV h_generate_random(struct srv_peer *p, const Teehsm__Request *q, struct reply *r)
-{
-	const Teehsm__GenerateRandomRequest *a = q->generate_random;
-	CK_RV rv;
-
-	/* The answer must fit one frame; asking for more is a request the wire cannot carry. */
-	if (a->length > srv_peer_max_frame(p) - 64)
-		return CKR_DATA_LEN_RANGE;
-	r->bytes_len = (size_t)a->length;
-	r->bytes = malloc(r->bytes_len ? r->bytes_len : 1);
-	if (!r->bytes)
-		return CKR_HOST_MEMORY;
-	rv = ta_C_GenerateRandom(p->tc, ul(a->session), r->bytes, r->bytes_len);
-	if (rv != CKR_OK)
-		return rv;
-	teehsm__generate_random_response__init(&r->u.random);
-	r->u.random.data.data = r->bytes;
-	r->u.random.data.len = r->bytes_len;
-	r->resp.generate_random = &r->u.random;
-	return rv;
-}
-
-/* The calls this server answers, by request case: the whole protocol surface in one table. */
-static const struct handler {
-	Teehsm__Request__CallCase call;
-	Teehsm__Response__ResultCase result; /* NOT_SET: the answer is rv alone */
-	CK_RV (*fn)(struct srv_peer *p, const Teehsm__Request *q, struct reply *r);
-	const char *name;
-} handlers[] = {
+/* The calls this server answers, by request case: with srv_crypto_handlers (dispatch_crypto.c),
+ * the whole protocol surface. */
+static const struct srv_handler handlers[] = {
 	{ TEEHSM__REQUEST__CALL_GET_SLOT_LIST, TEEHSM__RESPONSE__RESULT_GET_SLOT_LIST,
 	  h_get_slot_list, "C_GetSlotList" },
 	{ TEEHSM__REQUEST__CALL_GET_SLOT_INFO, TEEHSM__RESPONSE__RESULT_GET_SLOT_INFO,
@@ -588,6 +448,7 @@ static const struct handler {
 	  "C_InitToken" },
 	{ TEEHSM__REQUEST__CALL_INIT_PIN, TEEHSM__RESPONSE__RESULT__NOT_SET, h_init_pin,
 	  "C_InitPIN" },
+	{ TEEHSM__REQUEST__CALL_SET_PIN, TEEHSM__RESPONSE__RESULT__NOT_SET, h_set_pin, "C_SetPIN" },
 	{ TEEHSM__REQUEST__CALL_OPEN_SESSION, TEEHSM__RESPONSE__RESULT_OPEN_SESSION, h_open_session,
 	  "C_OpenSession" },
 	{ TEEHSM__REQUEST__CALL_CLOSE_SESSION, TEEHSM__RESPONSE__RESULT__NOT_SET, h_close_session,
@@ -598,34 +459,34 @@ static const struct handler {
 	  h_get_session_info, "C_GetSessionInfo" },
 	{ TEEHSM__REQUEST__CALL_LOGIN, TEEHSM__RESPONSE__RESULT__NOT_SET, h_login, "C_Login" },
 	{ TEEHSM__REQUEST__CALL_LOGOUT, TEEHSM__RESPONSE__RESULT__NOT_SET, h_logout, "C_Logout" },
+	{ TEEHSM__REQUEST__CALL_CREATE_OBJECT, TEEHSM__RESPONSE__RESULT_CREATE_OBJECT,
+	  h_create_object, "C_CreateObject" },
+	{ TEEHSM__REQUEST__CALL_COPY_OBJECT, TEEHSM__RESPONSE__RESULT_COPY_OBJECT, h_copy_object,
+	  "C_CopyObject" },
 	{ TEEHSM__REQUEST__CALL_DESTROY_OBJECT, TEEHSM__RESPONSE__RESULT__NOT_SET, h_destroy_object,
 	  "C_DestroyObject" },
+	{ TEEHSM__REQUEST__CALL_GET_OBJECT_SIZE, TEEHSM__RESPONSE__RESULT_GET_OBJECT_SIZE,
+	  h_get_object_size, "C_GetObjectSize" },
 	{ TEEHSM__REQUEST__CALL_GET_ATTRIBUTE_VALUE, TEEHSM__RESPONSE__RESULT_GET_ATTRIBUTE_VALUE,
 	  h_get_attribute_value, "C_GetAttributeValue" },
+	{ TEEHSM__REQUEST__CALL_SET_ATTRIBUTE_VALUE, TEEHSM__RESPONSE__RESULT__NOT_SET,
+	  h_set_attribute_value, "C_SetAttributeValue" },
 	{ TEEHSM__REQUEST__CALL_FIND_OBJECTS_INIT, TEEHSM__RESPONSE__RESULT__NOT_SET,
 	  h_find_objects_init, "C_FindObjectsInit" },
 	{ TEEHSM__REQUEST__CALL_FIND_OBJECTS, TEEHSM__RESPONSE__RESULT_FIND_OBJECTS, h_find_objects,
 	  "C_FindObjects" },
 	{ TEEHSM__REQUEST__CALL_FIND_OBJECTS_FINAL, TEEHSM__RESPONSE__RESULT__NOT_SET,
 	  h_find_objects_final, "C_FindObjectsFinal" },
-	{ TEEHSM__REQUEST__CALL_SIGN_INIT, TEEHSM__RESPONSE__RESULT__NOT_SET, h_sign_init,
-	  "C_SignInit" },
-	{ TEEHSM__REQUEST__CALL_SIGN, TEEHSM__RESPONSE__RESULT_SIGN, h_sign, "C_Sign" },
-	{ TEEHSM__REQUEST__CALL_SIGN_UPDATE, TEEHSM__RESPONSE__RESULT__NOT_SET, h_sign_update,
-	  "C_SignUpdate" },
-	{ TEEHSM__REQUEST__CALL_SIGN_FINAL, TEEHSM__RESPONSE__RESULT_SIGN_FINAL, h_sign_final,
-	  "C_SignFinal" },
-	{ TEEHSM__REQUEST__CALL_GENERATE_KEY_PAIR, TEEHSM__RESPONSE__RESULT_GENERATE_KEY_PAIR,
-	  h_generate_key_pair, "C_GenerateKeyPair" },
-	{ TEEHSM__REQUEST__CALL_GENERATE_RANDOM, TEEHSM__RESPONSE__RESULT_GENERATE_RANDOM,
-	  h_generate_random, "C_GenerateRandom" },
 };
 
-static const struct handler *handler_for(Teehsm__Request__CallCase c)
+static const struct srv_handler *handler_for(Teehsm__Request__CallCase c)
 {
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (handlers[i].call == c)
 			return &handlers[i];
+	for (size_t i = 0; i < srv_crypto_handlers_n; i++)
+		if (srv_crypto_handlers[i].call == c)
+			return &srv_crypto_handlers[i];
 	return NULL;
 }
 
@@ -665,7 +526,7 @@ enum srv_verdict srv_dispatch(struct srv_peer *p, const uint8_t *in, size_t in_l
 {
 	enum srv_verdict verdict = SRV_CLOSE;
 	Teehsm__Request *q = NULL;
-	const struct handler *h = NULL;
+	const struct srv_handler *h = NULL;
 	struct reply r;
 
 	*out = NULL;

@@ -142,6 +142,8 @@ struct ta {
 	/* XXX: every object in one list, all token objects loaded at open; an index (and
 	 * loading on demand) for large stores later. */
 	struct obj *objs;
+	struct find_index *fidx; /* find.c's attribute index over objs, or NULL */
+	bool fidx_started;	 /* find_index_add has run once (the index exists or failed) */
 	struct ta_client *clients;
 };
 
@@ -316,6 +318,19 @@ CK_RV obj_create(struct ta_client *c, CK_SESSION_HANDLE hs, CK_ATTRIBUTE_PTR tmp
 
 /* --- find.c --- */
 
+struct find_index;
+
+/* The attribute index of C_FindObjects (CKA_CLASS, CKA_KEY_TYPE, CKA_ID, CKA_LABEL -> objects).
+ * Hooks, all under the ta lock: find_index_add(ta, o) when o is linked into ta->objs and after
+ * its attributes change; find_index_remove(ta, o) before o is unlinked or freed and before its
+ * attributes change (it reads them). The index exists from the first find_index_add on, so it
+ * must see every object from the first one linked; without any hook, searches scan the list.
+ * Neither fails: after an allocation failure the index is rebuilt at the next search. */
+void find_index_add(struct ta *ta, const struct obj *o);
+void find_index_remove(struct ta *ta, const struct obj *o);
+/* Free the index (at ta_close, once the objects are gone). */
+void find_index_free(struct ta *ta);
+
 /* End a search, freeing its state. */
 void find_op_end(struct find_op *f);
 
@@ -455,5 +470,25 @@ CK_RV keygen_pair(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
  * template; the new key through obj_add. */
 CK_RV keygen_secret(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
 		    CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_OBJECT_HANDLE_PTR ph);
+
+/* --- keymgmt.c --- */
+
+/* C_WrapKey (§5.14): the wrapping key through mech_check_key_use(CKF_WRAP) (its errors as the
+ * CKR_WRAPPING_KEY_* of §5.14); the key must be extractable (CKR_KEY_UNEXTRACTABLE), wrapped
+ * only by a CKA_TRUSTED key when CKA_WRAP_WITH_TRUSTED (CKR_KEY_NOT_WRAPPABLE); a secret key's
+ * value or a private key's PKCS#8 (AES_KEY_WRAP_PAD, AES_CBC_PAD only); §5.2 size rules. */
+CK_RV key_wrap(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE hw,
+	       CK_OBJECT_HANDLE hk, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+/* C_UnwrapKey: CKA_CLASS and CKA_KEY_TYPE from the template (CKR_TEMPLATE_INCOMPLETE), the
+ * decrypted material checked as imports are, CKA_LOCAL/ALWAYS_SENSITIVE/NEVER_EXTRACTABLE
+ * false; the new key through obj_add. */
+CK_RV key_unwrap(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
+		 CK_OBJECT_HANDLE huk, CK_BYTE_PTR wrapped, CK_ULONG wrapped_len,
+		 CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_OBJECT_HANDLE_PTR ph);
+/* C_DeriveKey: CKM_ECDH1_DERIVE into an AES or generic secret key of the template's
+ * CKA_VALUE_LEN; CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE from the base key's and the
+ * new key's flags. */
+CK_RV key_derive(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE hb,
+		 CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_OBJECT_HANDLE_PTR ph);
 
 #endif

@@ -73,6 +73,9 @@ CK_RV proc_ec_generate_pair(struct attrs *pub, struct attrs *priv);
 CK_RV proc_ec_derive(const struct obj *key, const CK_ECDH1_DERIVE_PARAMS *p, uint8_t *out,
 		     size_t len);
 
+/* The CKA_EC_PARAMS (DER OID) of curve, or NULL (*len 0). */
+const uint8_t *proc_ec_params(enum port_ec_curve curve, size_t *len);
+
 /* --- processing_eddsa.c --- */
 
 /* Generate an Ed25519 key pair (pub's CKA_EC_PARAMS must name Ed25519) and set CKA_EC_POINT

@@ -60,6 +60,11 @@ static const uint8_t *curve_oid(enum port_ec_curve curve, size_t *len)
 	return NULL;
 }
 
+const uint8_t *proc_ec_params(enum port_ec_curve curve, size_t *len)
+{
+	return curve_oid(curve, len);
+}
+
 /* Write a DER header (tag, length < 65536) at p; returns its size. */
 static size_t der_hdr(uint8_t *p, uint8_t tag, size_t len)
 {

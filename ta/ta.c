@@ -73,6 +73,7 @@ void ta_close(struct ta *ta)
 			ta_client_free(ta->clients);
 	}
 	obj_free_all(ta);
+	find_index_free(ta);
 	store_close(ta);
 	wipe(&ta->tok, sizeof(ta->tok));
 	pthread_mutex_destroy(&ta->lock);

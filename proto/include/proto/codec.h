@@ -11,6 +11,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "common/pkcs11_ext.h"
 #include "teehsm.pb-c.h"
 
 /* The protocol version this build speaks (Hello.protocol_version). */
@@ -25,6 +26,8 @@
 #define CODEC_MAX_ATTRS 256
 /* Most elements a CK_ULONG array attribute may carry. */
 #define CODEC_MAX_ULONGS 256
+/* Most attributes a CKF_ARRAY_ATTRIBUTE template (CKA_WRAP_TEMPLATE, ...) may carry. */
+#define CODEC_MAX_NESTED 64
 
 enum codec_frame {
 	CODEC_FRAME_READY,     /* a whole frame is buffered; *payload_len is its length */
@@ -70,11 +73,53 @@ int codec_fixed_from_wire(CK_UTF8CHAR *dst, size_t n, const ProtobufCBinaryData 
 void codec_version_to_wire(Teehsm__Version *dst, const CK_VERSION *src);
 int codec_version_from_wire(CK_VERSION *dst, const Teehsm__Version *src);
 
-/* CK_MECHANISM <-> Mechanism. Both borrow the parameter bytes: to_wire points into the caller's
- * pParameter, from_wire points pParameter into the unpacked message. CKR_OK, or
- * CKR_MECHANISM_PARAM_INVALID / CKR_ARGUMENTS_BAD for what cannot travel. */
-CK_RV codec_mech_to_wire(Teehsm__Mechanism *dst, const CK_MECHANISM *src);
-CK_RV codec_mech_from_wire(CK_MECHANISM *dst, const Teehsm__Mechanism *src);
+/* A CK_MECHANISM on its way to the wire (client side): the Mechanism message and the typed
+ * parameter message it may point to, all caller-owned; bytes are borrowed from the caller's
+ * CK_MECHANISM, which must outlive it. Nothing to free. */
+struct codec_mech_wire {
+	Teehsm__Mechanism m;
+	union {
+		Teehsm__RsaPkcsPssParams pss;
+		Teehsm__RsaPkcsOaepParams oaep;
+		Teehsm__GcmParams gcm;
+		Teehsm__AesCtrParams ctr;
+		Teehsm__Ecdh1DeriveParams ecdh1;
+		Teehsm__EddsaParams eddsa;
+	} p;
+};
+
+/* CK_MECHANISM -> wire. Mechanisms whose parameter is a PKCS#11 structure the codec knows
+ * (proto/mech.c's table: PSS, OAEP, GCM, CTR, ECDH1, EdDSA) travel typed; any other parameter
+ * travels as its bytes, whatever the mechanism. CKR_OK; CKR_ARGUMENTS_BAD for a NULL src;
+ * CKR_MECHANISM_PARAM_INVALID for a NULL pParameter with a length, a structure of the wrong
+ * size, or a NULL pointer inside it with a non-zero length. */
+CK_RV codec_mech_to_wire(struct codec_mech_wire *dst, const CK_MECHANISM *src);
+
+/* A CK_MECHANISM rebuilt from the wire (server side). It owns its parameter: the structure in
+ * p and copies of every byte string it points to (buf), so it does not depend on the request.
+ * Release with codec_mech_release, which wipes them. */
+struct codec_mech {
+	CK_MECHANISM m; /* what the token core is given */
+	union {
+		CK_RSA_PKCS_PSS_PARAMS pss;
+		CK_RSA_PKCS_OAEP_PARAMS oaep;
+		CK_GCM_PARAMS gcm;
+		CK_AES_CTR_PARAMS ctr;
+		CK_ECDH1_DERIVE_PARAMS ecdh1;
+		CK_EDDSA_PARAMS eddsa;
+	} p;
+	uint8_t *buf[2]; /* owned byte strings (raw parameter, IV, AAD, ...) or NULL */
+	size_t buf_len[2];
+};
+
+/* Wire -> CK_MECHANISM into dst (always safe to release afterwards, whatever the result).
+ * CKR_OK; CKR_MECHANISM_INVALID for a type that is not a CK_ULONG here;
+ * CKR_MECHANISM_PARAM_INVALID for a parameter of the wrong kind for the mechanism or with a
+ * field out of range; CKR_HOST_MEMORY. */
+CK_RV codec_mech_from_wire(struct codec_mech *dst, const Teehsm__Mechanism *src);
+
+/* Wipe and free what dst owns and clear it. NULL ok. */
+void codec_mech_release(struct codec_mech *dst);
 
 /* An owned array of wire attributes built from a CK_ATTRIBUTE[]; value bytes are borrowed from
  * the template it was built from, which must outlive it. */
@@ -84,9 +129,10 @@ struct codec_attrs {
 };
 
 /* Templates that carry values (C_GenerateKeyPair, C_FindObjectsInit, ...): CK_ATTRIBUTE[] to
- * wire. CKR_OK, CKR_ARGUMENTS_BAD (NULL template with a count), CKR_TEMPLATE_INCONSISTENT
- * (too many attributes), CKR_ATTRIBUTE_VALUE_INVALID (a CK_ULONG attribute of the wrong size),
- * CKR_HOST_MEMORY. */
+ * wire, CKF_ARRAY_ATTRIBUTE templates (CKA_WRAP_TEMPLATE, ...) one level deep (at most
+ * CODEC_MAX_NESTED attributes; a template within one is CKR_ATTRIBUTE_VALUE_INVALID). CKR_OK,
+ * CKR_ARGUMENTS_BAD (NULL template with a count), CKR_TEMPLATE_INCONSISTENT (too many attributes),
+ * CKR_ATTRIBUTE_VALUE_INVALID (a CK_ULONG attribute of the wrong size), CKR_HOST_MEMORY. */
 CK_RV codec_template_to_wire(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_ULONG n);
 
 /* C_GetAttributeValue requests: types and buffer lengths only. */
@@ -118,7 +164,10 @@ void codec_template_free(CK_ATTRIBUTE *t, CK_ULONG n);
 
 /* Client side: apply a C_GetAttributeValue answer onto the caller's template, following §5.7:
  * values are copied where the caller gave a buffer, ulValueLen is set for each. The answer must
- * list the same types in the same order; otherwise CKR_DEVICE_ERROR (a confused server). */
+ * list the same types in the same order; otherwise CKR_DEVICE_ERROR (a confused server).
+ * CKF_ARRAY_ATTRIBUTE templates (CKA_WRAP_TEMPLATE, ...) come back as their size only: where the
+ * caller gave a buffer for one, its ulValueLen becomes CK_UNAVAILABLE_INFORMATION and the
+ * answer is CKR_ATTRIBUTE_TYPE_INVALID (everything else applied), for the caller to report. */
 CK_RV codec_answer_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, Teehsm__Attribute *const *a, size_t an);
 
 #endif
