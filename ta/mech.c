@@ -387,6 +387,8 @@ CK_RV mech_get_info(struct ta_client *c, CK_SLOT_ID slot, CK_MECHANISM_TYPE type
 		return CKR_MECHANISM_INVALID;
 	info->ulMinKeySize = mi->min_size;
 	info->ulMaxKeySize = mi->max_size;
-	info->flags = mi->flags;
+	/* CKF_HW: every mechanism runs inside the token on the secure device, never in the
+	 * calling host's software (clients such as pkcs11-tool --test look for it). */
+	info->flags = mi->flags | CKF_HW;
 	return CKR_OK;
 }

@@ -1308,10 +1308,10 @@ static void test_mechanism_list_and_info(void **state)
 	assert_int_equal(ta_C_GetMechanismInfo(f->c, TA_SLOT_ID, CKM_EC_KEY_PAIR_GEN, &mi), CKR_OK);
 	assert_int_equal(mi.ulMinKeySize, 256);
 	assert_int_equal(mi.ulMaxKeySize, 521);
-	assert_int_equal(mi.flags, CKF_GENERATE_KEY_PAIR | CKF_EC_F_P | CKF_EC_NAMEDCURVE |
+	assert_int_equal(mi.flags, CKF_HW | CKF_GENERATE_KEY_PAIR | CKF_EC_F_P | CKF_EC_NAMEDCURVE |
 					   CKF_EC_UNCOMPRESS);
 	assert_int_equal(ta_C_GetMechanismInfo(f->c, TA_SLOT_ID, CKM_ECDSA_SHA256, &mi), CKR_OK);
-	assert_int_equal(mi.flags, CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE |
+	assert_int_equal(mi.flags, CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE |
 					   CKF_EC_UNCOMPRESS);
 	assert_int_equal(ta_C_GetMechanismInfo(f->c, TA_SLOT_ID, CKM_MD5, &mi),
 			 CKR_MECHANISM_INVALID);

@@ -926,16 +926,16 @@ static void test_mechanism_info_table(void **state)
 	assert_int_equal(ta_C_GetMechanismInfo(f->c, TA_SLOT_ID, CKM_RSA_PKCS, &mi), CKR_OK);
 	assert_int_equal(mi.ulMinKeySize, 2048);
 	assert_int_equal(mi.ulMaxKeySize, 4096);
-	assert_int_equal(mi.flags,
-			 CKF_ENCRYPT | CKF_DECRYPT | CKF_SIGN | CKF_VERIFY | CKF_WRAP | CKF_UNWRAP);
+	assert_int_equal(mi.flags, CKF_HW | CKF_ENCRYPT | CKF_DECRYPT | CKF_SIGN | CKF_VERIFY |
+					   CKF_WRAP | CKF_UNWRAP);
 	assert_int_equal(ta_C_GetMechanismInfo(f->c, TA_SLOT_ID, CKM_AES_GCM, &mi), CKR_OK);
 	assert_int_equal(mi.ulMinKeySize, 16); /* AES: bytes */
 	assert_int_equal(mi.ulMaxKeySize, 32);
 	assert_int_equal(ta_C_GetMechanismInfo(f->c, TA_SLOT_ID, CKM_AES_KEY_WRAP_PAD, &mi),
 			 CKR_OK);
-	assert_int_equal(mi.flags, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP);
+	assert_int_equal(mi.flags, CKF_HW | CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP);
 	assert_int_equal(ta_C_GetMechanismInfo(f->c, TA_SLOT_ID, CKM_SHA512, &mi), CKR_OK);
-	assert_int_equal(mi.flags, CKF_DIGEST);
+	assert_int_equal(mi.flags, CKF_HW | CKF_DIGEST);
 	assert_int_equal(ta_C_GetMechanismInfo(f->c, TA_SLOT_ID, CKM_ECDH1_DERIVE, &mi), CKR_OK);
 	assert_true(mi.flags & CKF_DERIVE);
 	assert_int_equal(mi.ulMaxKeySize, 521);
