@@ -36,6 +36,7 @@ void obj_link(struct ta *ta, struct obj *o)
 {
 	o->next = ta->objs;
 	ta->objs = o;
+	find_index_add(ta, o);
 }
 
 void obj_unlink_free(struct ta *ta, struct obj *o)
@@ -47,6 +48,7 @@ void obj_unlink_free(struct ta *ta, struct obj *o)
 			break;
 		}
 	}
+	find_index_remove(ta, o);
 	obj_free(o);
 }
 
@@ -158,6 +160,7 @@ void obj_destroy_session_objects(struct ta *ta, const struct sess *s, bool only_
 
 		if (o->owner == s && (!only_private || obj_is_private(o))) {
 			*pp = o->next;
+			find_index_remove(ta, o);
 			obj_free(o);
 		} else {
 			pp = &o->next;
@@ -375,9 +378,11 @@ CK_RV obj_set_attribute_value(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJE
 		if (rv != CKR_OK)
 			goto out;
 	}
+	find_index_remove(c->ta, o); /* indexed by its old values */
 	attrs_free(&o->a);
 	o->a = na;
 	memset(&na, 0, sizeof(na)); /* the object owns the new list */
+	find_index_add(c->ta, o);
 	rv = CKR_OK;
 out:
 	attrs_free(&na);

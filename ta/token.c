@@ -151,6 +151,7 @@ CK_RV token_init_token(struct ta_client *c, CK_SLOT_ID slot, const uint8_t *pin,
 		if (store_obj_remove(ta, o->oid) != CKR_OK)
 			log_warn("token: could not remove an object of the old token");
 		*pp = o->next;
+		find_index_remove(ta, o);
 		obj_free(o);
 	}
 	log_info("token: initialised");
