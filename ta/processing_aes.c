@@ -129,21 +129,40 @@ static int one_block(struct aes_ctx *x, const uint8_t *in, uint8_t *out)
 	return r;
 }
 
+/* The standard incrementing function (SP 800-38A B.1) on the counter of CK_AES_CTR_PARAMS: the
+ * low ctr_bits bits of the block, big-endian, modulo 2^ctr_bits; the bits above it are the
+ * nonce and never change, even when ctr_bits is not a multiple of 8. */
+static void ctr_increment(uint8_t ctr[BLK], CK_ULONG ctr_bits)
+{
+	size_t j = BLK;
+	CK_ULONG bits = ctr_bits;
+	uint8_t mask = 0;
+
+	for (; bits >= 8 && j > 0; bits -= 8) {
+		j--;
+		if (++ctr[j] != 0)
+			return;
+	}
+	if (bits == 0 || j == 0)
+		return;
+	j--;
+	mask = (uint8_t)((1U << bits) - 1);
+	ctr[j] = (uint8_t)((ctr[j] & ~mask) | ((ctr[j] + 1) & mask));
+}
+
 static CK_RV ctr_run(struct aes_ctx *x, const uint8_t *in, size_t len, uint8_t *out)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (x->ks_used == BLK) {
-			/* Current Mechanisms §2.10.4: the counter must not wrap. */
+			/* The 2^ctr_bits counter values from the initial one are all there are: a
+			 * counter block is never used twice under the key (ulCounterBits is checked
+			 * to be 1..128 with the mechanism parameter). */
 			if (x->ctr_bits < 64 && x->blocks >= (1ULL << x->ctr_bits))
 				return CKR_DATA_LEN_RANGE;
 			if (port_aes_blocks(x->a, x->ctr, BLK, x->ks) != 0)
 				return CKR_FUNCTION_FAILED;
 			x->blocks++;
-			for (size_t b = 0, j = BLK; b < x->ctr_bits && j > 0; b += 8) {
-				j--;
-				if (++x->ctr[j] != 0)
-					break;
-			}
+			ctr_increment(x->ctr, x->ctr_bits);
 			x->ks_used = 0;
 		}
 		out[i] = in[i] ^ x->ks[x->ks_used++];

@@ -699,6 +699,123 @@ static void test_2_10_aes_block_modes(void **state)
 	}
 }
 
+/* The reference counter: the low bits bits of the block, big-endian, incremented modulo 2^bits;
+ * the bits above never change. Written bit by bit, unlike the token's byte-wise code. */
+static void ref_ctr_increment(CK_BYTE cb[16], unsigned bits)
+{
+	for (unsigned b = 0; b < bits; b++) {
+		CK_BYTE *byte = &cb[15 - b / 8];
+		CK_BYTE bit = (CK_BYTE)(1U << (b % 8));
+
+		*byte ^= bit;
+		if (*byte & bit)
+			return; /* 0 -> 1: no carry */
+	}
+}
+
+/* CTR by hand: each counter block through AES-256-ECB in OpenSSL, XORed with the data. */
+static void ref_ctr(const CK_BYTE *key, const CK_BYTE cb0[16], unsigned bits, const CK_BYTE *in,
+		    size_t len, CK_BYTE *out)
+{
+	CK_BYTE cb[16], ks[16];
+
+	memcpy(cb, cb0, 16);
+	for (size_t off = 0; off < len; off += 16) {
+		assert_int_equal(ossl_crypt(EVP_aes_256_ecb(), key, NULL, false, cb, 16, ks), 16);
+		for (size_t i = 0; i < 16 && off + i < len; i++)
+			out[off + i] = in[off + i] ^ ks[i];
+		ref_ctr_increment(cb, bits);
+	}
+}
+
+/* Current Mechanisms §2.10 (CK_AES_CTR_PARAMS): the counter is the low ulCounterBits bits of the
+ * counter block, also when that is not a whole number of bytes; it may not come back to its
+ * initial value (CKR_DATA_LEN_RANGE), and ulCounterBits outside 1..128 is
+ * CKR_MECHANISM_PARAM_INVALID. */
+static void test_2_10_aes_ctr_counter_bits(void **state)
+{
+	struct fx *f = *state;
+	CK_BYTE key[32], data[16 * 17], want[sizeof(data)], out[sizeof(data) + 16];
+	CK_AES_CTR_PARAMS ctr = { 4, { 0 } };
+	CK_MECHANISM m = { CKM_AES_CTR, &ctr, sizeof(ctr) };
+	CK_OBJECT_HANDLE hk;
+	CK_ULONG len = 0;
+
+	fill(key, sizeof(key), 41);
+	fill(data, sizeof(data), 42);
+	fill(ctr.cb, 16, 43);
+	hk = secret_key(f, CKK_AES, key, sizeof(key), true);
+
+	/* 4 bits from 0xd: 16 blocks wrap the nibble (d, e, f, 0, ..., c) and leave the high
+	 * nibble of the last byte alone; a byte-wise counter would carry into it. */
+	ctr.cb[15] = 0x5d;
+	ref_ctr(key, ctr.cb, 4, data, 16 * 16, want);
+	assert_int_equal(ta_C_EncryptInit(f->c, f->h, &m, hk), CKR_OK);
+	len = sizeof(out);
+	assert_int_equal(ta_C_Encrypt(f->c, f->h, data, 16 * 16, out, &len), CKR_OK);
+	assert_int_equal(len, 16 * 16);
+	assert_memory_equal(out, want, 16 * 16);
+	/* Multi-part gives the same; decryption is the same function. */
+	assert_int_equal(ta_C_DecryptInit(f->c, f->h, &m, hk), CKR_OK);
+	len = sizeof(out);
+	assert_int_equal(ta_C_DecryptUpdate(f->c, f->h, want, 100, out, &len), CKR_OK);
+	assert_int_equal(len, 100);
+	len = sizeof(out) - 100;
+	assert_int_equal(ta_C_DecryptUpdate(f->c, f->h, want + 100, 16 * 16 - 100, out + 100, &len),
+			 CKR_OK);
+	assert_int_equal(len, 16 * 16 - 100);
+	len = sizeof(out);
+	assert_int_equal(ta_C_DecryptFinal(f->c, f->h, out, &len), CKR_OK);
+	assert_int_equal(len, 0);
+	assert_memory_equal(out, data, 16 * 16);
+
+	/* A 17th block would reuse the initial counter: refused, in one part or in several (and
+	 * the size query already says so), and the operation has ended. */
+	assert_int_equal(ta_C_EncryptInit(f->c, f->h, &m, hk), CKR_OK);
+	len = 0;
+	assert_int_equal(ta_C_Encrypt(f->c, f->h, data, 16 * 16 + 1, NULL, &len),
+			 CKR_DATA_LEN_RANGE);
+	len = sizeof(out);
+	assert_int_equal(ta_C_Encrypt(f->c, f->h, data, 16 * 16, out, &len),
+			 CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(ta_C_EncryptInit(f->c, f->h, &m, hk), CKR_OK);
+	len = sizeof(out);
+	assert_int_equal(ta_C_EncryptUpdate(f->c, f->h, data, 16 * 16, out, &len), CKR_OK);
+	assert_memory_equal(out, want, 16 * 16);
+	len = sizeof(out);
+	assert_int_equal(ta_C_EncryptUpdate(f->c, f->h, data, 1, out, &len), CKR_DATA_LEN_RANGE);
+	len = sizeof(out);
+	assert_int_equal(ta_C_EncryptFinal(f->c, f->h, out, &len), CKR_OPERATION_NOT_INITIALIZED);
+
+	/* 12 bits from 0xffe, across a byte boundary: the counter wraps to 0x000 within byte 14's
+	 * low nibble, whose high nibble (0xa) is nonce. */
+	ctr.ulCounterBits = 12;
+	ctr.cb[14] = 0xaf;
+	ctr.cb[15] = 0xfe;
+	ref_ctr(key, ctr.cb, 12, data, sizeof(data) - 5, want);
+	assert_int_equal(ta_C_EncryptInit(f->c, f->h, &m, hk), CKR_OK);
+	len = sizeof(out);
+	assert_int_equal(ta_C_Encrypt(f->c, f->h, data, sizeof(data) - 5, out, &len), CKR_OK);
+	assert_int_equal(len, sizeof(data) - 5);
+	assert_memory_equal(out, want, sizeof(data) - 5);
+
+	/* ulCounterBits outside 1..128 */
+	ctr.ulCounterBits = 0;
+	assert_int_equal(ta_C_EncryptInit(f->c, f->h, &m, hk), CKR_MECHANISM_PARAM_INVALID);
+	ctr.ulCounterBits = 129;
+	assert_int_equal(ta_C_DecryptInit(f->c, f->h, &m, hk), CKR_MECHANISM_PARAM_INVALID);
+	/* and 128 is the whole block, as OpenSSL's CTR */
+	ctr.ulCounterBits = 128;
+	memset(ctr.cb, 0xff, 16);
+	ref_ctr(key, ctr.cb, 128, data, 40, want);
+	assert_int_equal(ta_C_EncryptInit(f->c, f->h, &m, hk), CKR_OK);
+	len = sizeof(out);
+	assert_int_equal(ta_C_Encrypt(f->c, f->h, data, 40, out, &len), CKR_OK);
+	assert_memory_equal(out, want, 40);
+	assert_int_equal(ossl_crypt(EVP_aes_256_ctr(), key, ctr.cb, false, data, 40, want), 40);
+	assert_memory_equal(out, want, 40);
+}
+
 static void test_2_12_aes_gcm(void **state)
 {
 	struct fx *f = *state;
@@ -952,6 +1069,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_2_3_ecdsa_curves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eddsa_ed25519, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_2_10_aes_block_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_2_10_aes_ctr_counter_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_2_12_aes_gcm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_2_14_aes_key_wrap_kat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_2_hmac_and_cmac, setup, teardown),
