@@ -276,8 +276,9 @@ static void rename_file(struct fx *f, const char *from, const char *to)
 static void make_pending(struct fx *f, const char *obj_file)
 {
 	char pend[64];
+	int n = snprintf(pend, sizeof(pend), "pend-%s", obj_file + 4);
 
-	snprintf(pend, sizeof(pend), "pend-%s", obj_file + 4);
+	assert_true(n > 0 && (size_t)n < sizeof(pend)); /* a cut name would test nothing */
 	rename_file(f, obj_file, pend);
 }
 
