@@ -239,40 +239,116 @@ CK_RV codec_template_to_wire(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_
 	return rv;
 }
 
+/* One attribute of a C_GetAttributeValue request: its buffer length, absent for a size query. */
+static void query_len_to_wire(Teehsm__Attribute *w, const CK_ATTRIBUTE *a)
+{
+	if (!a->pValue)
+		return; /* size query for this attribute */
+	w->has_buffer_len = 1;
+	w->buffer_len = len_to_wire(attr_kind(a->type), a->ulValueLen);
+	/* A caller's buffer length of all ones is just "large". */
+	if (w->buffer_len == UINT64_MAX)
+		w->buffer_len = UINT64_MAX - 1;
+}
+
+/* The caller's array for a CKF_ARRAY_ATTRIBUTE value (§5.7): one nested entry per CK_ATTRIBUTE
+ * it has room for (at most CODEC_MAX_NESTED, the most a template can hold), each with the
+ * caller's type and buffer length. The token names the types in its answer. */
+static CK_RV query_template_to_wire(Teehsm__Attribute *w, const CK_ATTRIBUTE *a)
+{
+	const CK_ATTRIBUTE *in = a->pValue;
+	size_t count = a->ulValueLen / sizeof(CK_ATTRIBUTE);
+
+	if (count > CODEC_MAX_NESTED)
+		count = CODEC_MAX_NESTED;
+	w->buffer_len = (uint64_t)count * WIRE_ATTR;
+	if (!count)
+		return CKR_OK;
+	w->nested = calloc(count, sizeof(*w->nested));
+	if (!w->nested)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; i < count; i++) {
+		w->nested[i] = malloc(sizeof(**w->nested));
+		if (!w->nested[i])
+			return CKR_HOST_MEMORY; /* the caller frees what was built */
+		w->n_nested = i + 1;
+		teehsm__attribute__init(w->nested[i]);
+		w->nested[i]->type = codec_ulong_to_wire(in[i].type);
+		query_len_to_wire(w->nested[i], &in[i]);
+	}
+	return CKR_OK;
+}
+
 CK_RV codec_query_to_wire(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_ULONG n)
 {
 	CK_RV rv = attrs_alloc(dst, t, n);
 
 	for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
-		if (!t[i].pValue)
-			continue; /* size query for this attribute */
-		dst->v[i]->has_buffer_len = 1;
-		dst->v[i]->buffer_len = len_to_wire(attr_kind(t[i].type), t[i].ulValueLen);
-		/* A caller's buffer length of all ones is just "large". */
-		if (dst->v[i]->buffer_len == UINT64_MAX)
-			dst->v[i]->buffer_len = UINT64_MAX - 1;
+		query_len_to_wire(dst->v[i], &t[i]);
+		if (t[i].pValue && attr_kind(t[i].type) == ATTR_TEMPLATE)
+			rv = query_template_to_wire(dst->v[i], &t[i]);
+	}
+	if (rv != CKR_OK)
+		codec_attrs_free(dst);
+	return rv;
+}
+
+static CK_RV answer_one_to_wire(Teehsm__Attribute *w, const CK_ATTRIBUTE *a, unsigned depth);
+
+/* A filled CKF_ARRAY_ATTRIBUTE value: each CK_ATTRIBUTE of it answered as one attribute, with the
+ * type the token gave it. An empty array is value_len 0. */
+static CK_RV template_answer_to_wire(Teehsm__Attribute *w, const CK_ATTRIBUTE *a)
+{
+	const CK_ATTRIBUTE *in = a->pValue;
+	size_t count = a->ulValueLen / sizeof(CK_ATTRIBUTE);
+	CK_RV rv = CKR_OK;
+
+	if (a->ulValueLen % sizeof(CK_ATTRIBUTE) || count > CODEC_MAX_NESTED)
+		return CKR_GENERAL_ERROR;
+	w->has_value_len = count == 0;
+	w->value_len = 0;
+	if (!count)
+		return CKR_OK;
+	w->nested = calloc(count, sizeof(*w->nested));
+	if (!w->nested)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; rv == CKR_OK && i < count; i++) {
+		w->nested[i] = malloc(sizeof(**w->nested));
+		if (!w->nested[i])
+			return CKR_HOST_MEMORY; /* the caller frees what was built */
+		w->n_nested = i + 1;
+		teehsm__attribute__init(w->nested[i]);
+		w->nested[i]->type = codec_ulong_to_wire(in[i].type);
+		rv = answer_one_to_wire(w->nested[i], &in[i], 1);
 	}
 	return rv;
+}
+
+static CK_RV answer_one_to_wire(Teehsm__Attribute *w, const CK_ATTRIBUTE *a, unsigned depth)
+{
+	enum attr_kind k = attr_kind(a->type);
+
+	if (!a->pValue || a->ulValueLen == CK_UNAVAILABLE_INFORMATION) {
+		w->has_value_len = 1;
+		w->value_len = len_to_wire(k, a->ulValueLen);
+	} else if (k == ATTR_TEMPLATE) {
+		/* One level only: the token never puts an array inside an array. */
+		return depth ? CKR_GENERAL_ERROR : template_answer_to_wire(w, a);
+	} else if (!a->ulValueLen) {
+		w->has_bytes = k == ATTR_BYTES;
+		w->has_value_len = !w->has_bytes;
+	} else {
+		return value_to_wire(w, a);
+	}
+	return CKR_OK;
 }
 
 CK_RV codec_answer_to_wire(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_ULONG n)
 {
 	CK_RV rv = attrs_alloc(dst, t, n);
 
-	for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
-		/* Templates are never read back as values (codec_query_from_wire asks their
-		 * size only), so their answer is a length. */
-		if (!t[i].pValue || t[i].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
-		    attr_kind(t[i].type) == ATTR_TEMPLATE) {
-			dst->v[i]->has_value_len = 1;
-			dst->v[i]->value_len = len_to_wire(attr_kind(t[i].type), t[i].ulValueLen);
-		} else if (!t[i].ulValueLen) {
-			dst->v[i]->has_bytes = attr_kind(t[i].type) == ATTR_BYTES;
-			dst->v[i]->has_value_len = !dst->v[i]->has_bytes;
-		} else {
-			rv = value_to_wire(dst->v[i], &t[i]);
-		}
-	}
+	for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++)
+		rv = answer_one_to_wire(dst->v[i], &t[i], 0);
 	if (rv != CKR_OK)
 		codec_attrs_free(dst);
 	return rv;
@@ -288,7 +364,10 @@ static size_t *template_caps(CK_ATTRIBUTE *t, CK_ULONG n)
 	return (size_t *)(void *)(t + n);
 }
 
-void codec_template_free(CK_ATTRIBUTE *t, CK_ULONG n)
+/* Free a block of depth 0 (the outer template) or 1 (the value of an array attribute). The
+ * token rewrites the types of the inner entries (§5.7), so only the outer types, which it leaves
+ * alone, say where a block is. */
+static void template_free_at(CK_ATTRIBUTE *t, CK_ULONG n, unsigned depth)
 {
 	size_t *cap;
 
@@ -296,14 +375,18 @@ void codec_template_free(CK_ATTRIBUTE *t, CK_ULONG n)
 		return;
 	cap = template_caps(t, n);
 	for (CK_ULONG i = 0; i < n; i++) {
-		/* Only codec_template_from_wire gives a template attribute a value: a block of
-		 * the same layout, one level down. */
-		if (attr_kind(t[i].type) == ATTR_TEMPLATE && t[i].pValue)
-			codec_template_free(t[i].pValue, cap[i] / sizeof(CK_ATTRIBUTE));
+		/* A template attribute's value is a block of the same layout, one level down. */
+		if (!depth && attr_kind(t[i].type) == ATTR_TEMPLATE && t[i].pValue)
+			template_free_at(t[i].pValue, cap[i] / sizeof(CK_ATTRIBUTE), 1);
 		else
 			wipe_free(t[i].pValue, cap[i]);
 	}
 	free(t);
+}
+
+void codec_template_free(CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	template_free_at(t, n, 0);
 }
 
 /* Give attribute i of t a zeroed value buffer of len bytes (at least one allocated byte, so a
@@ -405,7 +488,7 @@ static CK_RV template_from_wire_at(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__
 	for (size_t i = 0; rv == CKR_OK && i < n; i++)
 		rv = value_from_wire(*out, n, i, a[i], depth);
 	if (rv != CKR_OK) {
-		codec_template_free(*out, *count);
+		template_free_at(*out, *count, depth);
 		*out = NULL;
 		*count = 0;
 	}
@@ -418,34 +501,138 @@ CK_RV codec_template_from_wire(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attr
 	return template_from_wire_at(out, count, a, n, 0);
 }
 
+/* Server side of one requested attribute i of t: a zeroed buffer of the caller's length
+ * (clamped so that *total stays within max_total), or for an array attribute a block of the
+ * nested entries with theirs. Nothing for a size query. */
+static CK_RV query_one_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, CK_ULONG i,
+				 const Teehsm__Attribute *w, unsigned depth, size_t max_total,
+				 size_t *total)
+{
+	enum attr_kind k = attr_kind(t[i].type);
+	CK_ATTRIBUTE *inner = NULL;
+	CK_ULONG inner_n = 0;
+	CK_ULONG len = 0;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	if (w->n_nested && (depth || k != ATTR_TEMPLATE || !w->has_buffer_len))
+		return CKR_ARGUMENTS_BAD;
+	if (!w->has_buffer_len)
+		return CKR_OK;
+	if (k == ATTR_TEMPLATE && !depth) {
+		/* The caller's array: one entry per nested attribute. */
+		if (w->n_nested > CODEC_MAX_NESTED)
+			return CKR_ARGUMENTS_BAD;
+		rv = template_alloc(&inner, &inner_n, w->nested, w->n_nested);
+		for (size_t j = 0; rv == CKR_OK && j < w->n_nested; j++)
+			rv = query_one_from_wire(inner, inner_n, j, w->nested[j], 1, max_total,
+						 total);
+		if (rv != CKR_OK) {
+			template_free_at(inner, inner_n, 1);
+			return rv;
+		}
+		t[i].pValue = inner; /* freed by codec_template_free, one level down */
+		t[i].ulValueLen = inner_n * sizeof(CK_ATTRIBUTE);
+		template_caps(t, n)[i] = t[i].ulValueLen;
+		return CKR_OK;
+	}
+	/* An array entry's buffer holds bytes, never pointers: its type says nothing here. */
+	if (len_from_wire(k == ATTR_TEMPLATE ? ATTR_BYTES : k, w->buffer_len, &len) ||
+	    len == CK_UNAVAILABLE_INFORMATION)
+		len = (CK_ULONG)-2; /* "very large": clamped below */
+	if (len > max_total - *total)
+		len = max_total - *total;
+	*total += len;
+	return template_value_alloc(t, n, i, len);
+}
+
 CK_RV codec_query_from_wire(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attribute *const *a,
 			    size_t n, size_t max_total)
 {
 	CK_RV rv = template_alloc(out, count, a, n);
 	size_t total = 0;
 
-	for (size_t i = 0; rv == CKR_OK && i < n; i++) {
-		CK_ULONG len;
-
-		/* XXX: template attributes are asked their size only (their value would be
-		 * CK_ATTRIBUTEs pointing at buffers of their own); the client reports them as
-		 * unavailable when the caller wanted the value. */
-		if (!a[i]->has_buffer_len || attr_kind((*out)[i].type) == ATTR_TEMPLATE)
-			continue;
-		if (len_from_wire(attr_kind((*out)[i].type), a[i]->buffer_len, &len) ||
-		    len == CK_UNAVAILABLE_INFORMATION)
-			len = (CK_ULONG)-2; /* "very large": clamped below */
-		if (len > max_total - total)
-			len = max_total - total;
-		total += len;
-		rv = template_value_alloc(*out, n, i, len);
-	}
+	for (size_t i = 0; rv == CKR_OK && i < n; i++)
+		rv = query_one_from_wire(*out, n, i, a[i], 0, max_total, &total);
 	if (rv != CKR_OK) {
 		codec_template_free(*out, *count);
 		*out = NULL;
 		*count = 0;
 	}
 	return rv;
+}
+
+/* Client side: one answered attribute onto the caller's t (depth 1: an entry of the caller's
+ * array for an array attribute, whose type the answer names). */
+static CK_RV answer_one_from_wire(CK_ATTRIBUTE *t, const Teehsm__Attribute *w, unsigned depth)
+{
+	enum attr_kind k = ATTR_BYTES;
+	CK_ATTRIBUTE *in = NULL;
+	CK_ULONG len = 0;
+	CK_RV rv = CKR_OK;
+
+	if (depth) {
+		if (codec_ulong_from_wire(w->type, &t->type))
+			return CKR_DEVICE_ERROR;
+	} else if (w->type != codec_ulong_to_wire(t->type)) {
+		return CKR_DEVICE_ERROR;
+	}
+	k = attr_kind(t->type);
+	if (w->n_nested) {
+		/* The entries of an array the caller gave room for, and nothing else. */
+		if (depth || k != ATTR_TEMPLATE || !t->pValue || w->has_value_len || w->has_bytes ||
+		    w->has_ulong || w->n_ulongs ||
+		    w->n_nested > t->ulValueLen / sizeof(CK_ATTRIBUTE))
+			return CKR_DEVICE_ERROR;
+		in = t->pValue;
+		for (size_t j = 0; j < w->n_nested; j++) {
+			rv = answer_one_from_wire(&in[j], w->nested[j], 1);
+			if (rv != CKR_OK)
+				return rv;
+		}
+		t->ulValueLen = w->n_nested * sizeof(CK_ATTRIBUTE);
+		return CKR_OK;
+	}
+	if (w->has_value_len) {
+		if (len_from_wire(k, w->value_len, &len))
+			return CKR_DEVICE_ERROR;
+		/* A non-empty array whose entries did not travel although the caller gave room
+		 * (a server without nested answers): unavailable, for the caller to report. */
+		if (k == ATTR_TEMPLATE && t->pValue && len != CK_UNAVAILABLE_INFORMATION && len) {
+			len = CK_UNAVAILABLE_INFORMATION;
+			rv = CKR_ATTRIBUTE_TYPE_INVALID;
+		}
+		t->ulValueLen = len;
+		return rv;
+	}
+	/* A value travelled: the caller must have given a buffer big enough for it. */
+	if (!t->pValue)
+		return CKR_DEVICE_ERROR;
+	switch (k) {
+	case ATTR_BYTES:
+		if (!w->has_bytes || w->bytes.len > t->ulValueLen)
+			return CKR_DEVICE_ERROR;
+		if (w->bytes.len)
+			memcpy(t->pValue, w->bytes.data, w->bytes.len);
+		t->ulValueLen = w->bytes.len;
+		return CKR_OK;
+	case ATTR_ULONG:
+		if (!w->has_ulong || t->ulValueLen < sizeof(CK_ULONG) ||
+		    codec_ulong_from_wire(w->ulong, (CK_ULONG *)t->pValue))
+			return CKR_DEVICE_ERROR;
+		t->ulValueLen = sizeof(CK_ULONG);
+		return CKR_OK;
+	case ATTR_ULONG_ARRAY:
+		if (w->n_ulongs > t->ulValueLen / sizeof(CK_ULONG))
+			return CKR_DEVICE_ERROR;
+		for (size_t j = 0; j < w->n_ulongs; j++)
+			if (codec_ulong_from_wire(w->ulongs[j], (CK_ULONG *)t->pValue + j))
+				return CKR_DEVICE_ERROR;
+		t->ulValueLen = w->n_ulongs * sizeof(CK_ULONG);
+		return CKR_OK;
+	case ATTR_TEMPLATE:
+		break;
+	}
+	return CKR_DEVICE_ERROR;
 }
 
 CK_RV codec_answer_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, Teehsm__Attribute *const *a, size_t an)
@@ -455,56 +642,12 @@ CK_RV codec_answer_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, Teehsm__Attribute *con
 	if (an != n)
 		return CKR_DEVICE_ERROR;
 	for (CK_ULONG i = 0; i < n; i++) {
-		const Teehsm__Attribute *w = a[i];
-		enum attr_kind k = attr_kind(t[i].type);
-		CK_ULONG len;
+		CK_RV one = answer_one_from_wire(&t[i], a[i], 0);
 
-		if (w->type != codec_ulong_to_wire(t[i].type))
-			return CKR_DEVICE_ERROR;
-		if (w->n_nested)
-			return CKR_DEVICE_ERROR;
-		if (w->has_value_len) {
-			if (len_from_wire(k, w->value_len, &len))
-				return CKR_DEVICE_ERROR;
-			/* A template's value does not travel back (codec_query_from_wire): the
-			 * caller who wanted it is told it is unavailable. */
-			if (k == ATTR_TEMPLATE && t[i].pValue &&
-			    len != CK_UNAVAILABLE_INFORMATION) {
-				len = CK_UNAVAILABLE_INFORMATION;
-				rv = CKR_ATTRIBUTE_TYPE_INVALID;
-			}
-			t[i].ulValueLen = len;
-			continue;
-		}
-		/* A value travelled: the caller must have given a buffer big enough for it. */
-		if (!t[i].pValue)
-			return CKR_DEVICE_ERROR;
-		switch (k) {
-		case ATTR_BYTES:
-			if (!w->has_bytes || w->bytes.len > t[i].ulValueLen)
-				return CKR_DEVICE_ERROR;
-			if (w->bytes.len)
-				memcpy(t[i].pValue, w->bytes.data, w->bytes.len);
-			t[i].ulValueLen = w->bytes.len;
-			break;
-		case ATTR_ULONG:
-			if (!w->has_ulong || t[i].ulValueLen < sizeof(CK_ULONG) ||
-			    codec_ulong_from_wire(w->ulong, (CK_ULONG *)t[i].pValue))
-				return CKR_DEVICE_ERROR;
-			t[i].ulValueLen = sizeof(CK_ULONG);
-			break;
-		case ATTR_ULONG_ARRAY:
-			if (w->n_ulongs > t[i].ulValueLen / sizeof(CK_ULONG))
-				return CKR_DEVICE_ERROR;
-			for (size_t j = 0; j < w->n_ulongs; j++)
-				if (codec_ulong_from_wire(w->ulongs[j],
-							  (CK_ULONG *)t[i].pValue + j))
-					return CKR_DEVICE_ERROR;
-			t[i].ulValueLen = w->n_ulongs * sizeof(CK_ULONG);
-			break;
-		case ATTR_TEMPLATE:
-			return CKR_DEVICE_ERROR;
-		}
+		if (one == CKR_DEVICE_ERROR)
+			return one;
+		if (one != CKR_OK && rv == CKR_OK)
+			rv = one;
 	}
 	return rv;
 }

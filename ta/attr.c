@@ -121,8 +121,122 @@ bool attrs_match(const struct attrs *a, const struct attrs *tmpl)
 	return true;
 }
 
+static int attr_type_cmp(const void *x, const void *y)
+{
+	const struct attr *a = x;
+	const struct attr *b = y;
+
+	return a->type < b->type ? -1 : a->type > b->type;
+}
+
+/* The stored form of the caller's attribute array t (already checked by attr_caller_value_ok)
+ * into a new buffer: its entries sorted by type, serialized. */
+static CK_RV template_encode(const CK_ATTRIBUTE *t, struct buf **out)
+{
+	const CK_ATTRIBUTE *in = t->pValue;
+	struct attrs inner = { 0 };
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	*out = NULL;
+	for (CK_ULONG i = 0; i < t->ulValueLen / sizeof(CK_ATTRIBUTE); i++) {
+		rv = attrs_append(&inner, in[i].type, in[i].pValue, in[i].ulValueLen);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	if (inner.n)
+		qsort(inner.v, inner.n, sizeof(*inner.v), attr_type_cmp);
+	rv = attrs_serialize(&inner, out);
+	if (rv == CKR_GENERAL_ERROR)
+		rv = CKR_ATTRIBUTE_VALUE_INVALID; /* a value the encoding refuses */
+	if (rv == CKR_OK && (*out)->len > ATTR_MAX_LEN) {
+		buf_free(*out);
+		*out = NULL;
+		rv = CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+out:
+	attrs_free(&inner);
+	return rv;
+}
+
+CK_RV attrs_set_caller(struct attrs *a, const CK_ATTRIBUTE *t)
+{
+	struct buf *b = NULL;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	if (attr_kind(t->type) != ATTR_KIND_TEMPLATE)
+		return attrs_set(a, t->type, t->pValue, t->ulValueLen);
+	rv = template_encode(t, &b);
+	if (rv == CKR_OK)
+		rv = attrs_set(a, t->type, b->data, b->len);
+	buf_free(b);
+	return rv;
+}
+
+CK_RV attrs_template_merge(const struct attr *at, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+			   struct attrs *inner, CK_ATTRIBUTE **merged, CK_ULONG *merged_n)
+{
+	CK_ATTRIBUTE *m = NULL;
+	CK_ULONG k = 0;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	*merged = NULL;
+	*merged_n = 0;
+	if ((n && !tmpl) || n > ATTR_MAX_TEMPLATE)
+		return CKR_ARGUMENTS_BAD;
+	if (at && attrs_template_decode(at, inner) != 0)
+		return CKR_GENERAL_ERROR;
+	m = calloc(n + inner->n ? n + inner->n : 1, sizeof(*m));
+	if (!m) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	if (n)
+		memcpy(m, tmpl, n * sizeof(*m));
+	k = n;
+	for (size_t i = 0; i < inner->n; i++) {
+		const struct attr *ia = &inner->v[i];
+		const CK_ATTRIBUTE *given = NULL;
+
+		for (CK_ULONG j = 0; j < n && !given; j++) {
+			if (tmpl[j].type == ia->type)
+				given = &tmpl[j];
+		}
+		if (!given) {
+			m[k].type = ia->type;
+			m[k].pValue = ia->val;
+			m[k].ulValueLen = ia->len;
+			k++;
+			continue;
+		}
+		if (given->ulValueLen && !given->pValue) {
+			rv = CKR_ARGUMENTS_BAD;
+			goto out;
+		}
+		/* §5.14: the key's template is not overridden by the caller's. */
+		if (given->ulValueLen != ia->len ||
+		    (ia->len && memcmp(given->pValue, ia->val, ia->len) != 0)) {
+			rv = CKR_TEMPLATE_INCONSISTENT;
+			goto out;
+		}
+	}
+	if (k > ATTR_MAX_TEMPLATE) {
+		rv = CKR_TEMPLATE_INCONSISTENT;
+		goto out;
+	}
+	*merged = m;
+	m = NULL; /* the caller owns it */
+	*merged_n = k;
+	rv = CKR_OK;
+out:
+	free(m);
+	if (rv != CKR_OK)
+		attrs_free(inner);
+	return rv;
+}
+
 CK_RV attrs_from_search_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, struct attrs *out)
 {
+	struct buf *b = NULL;
 	CK_RV rv = CKR_GENERAL_ERROR;
 
 	if ((n && !tmpl) || n > ATTR_MAX_TEMPLATE)
@@ -135,6 +249,17 @@ CK_RV attrs_from_search_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, struct at
 		if (tmpl[i].ulValueLen > ATTR_MAX_LEN) {
 			rv = CKR_ATTRIBUTE_VALUE_INVALID;
 			goto out;
+		}
+		/* An attribute array is compared in its stored form; one that cannot be stored
+		 * is kept as given and so matches nothing. */
+		if (attr_kind(tmpl[i].type) == ATTR_KIND_TEMPLATE &&
+		    attr_caller_value_ok(&tmpl[i]) && template_encode(&tmpl[i], &b) == CKR_OK) {
+			rv = attrs_append(out, tmpl[i].type, b->data, b->len);
+			buf_free(b);
+			b = NULL;
+			if (rv != CKR_OK)
+				goto out;
+			continue;
 		}
 		/* A type given twice with different values then simply matches nothing. */
 		rv = attrs_append(out, tmpl[i].type, tmpl[i].pValue, tmpl[i].ulValueLen);
@@ -237,7 +362,7 @@ static int value_ok(enum attr_kind kind, const uint8_t *val, size_t len)
 	case ATTR_KIND_ULONG_ARRAY:
 		return len % ULONG_WIRE_LEN == 0;
 	case ATTR_KIND_TEMPLATE:
-		return len == 0; /* XXX: as attr_rules.c, only the empty template for now */
+		return len <= ATTR_MAX_LEN; /* its entries are checked by parse_at */
 	case ATTR_KIND_NONE:
 		break;
 	}
@@ -270,7 +395,20 @@ out:
 	return rv;
 }
 
-int attrs_parse(const uint8_t *p, size_t len, struct attrs *out)
+static int parse_at(const uint8_t *p, size_t len, struct attrs *out, bool inner);
+
+/* A stored attribute array: entries that parse, none an array itself. */
+static bool template_stored_ok(const uint8_t *val, size_t len)
+{
+	struct attrs tmp = { 0 };
+	int r = parse_at(val, len, &tmp, true);
+
+	attrs_free(&tmp);
+	return r == 0;
+}
+
+/* attrs_parse, one level of attribute arrays deep (inner: inside one). */
+static int parse_at(const uint8_t *p, size_t len, struct attrs *out, bool inner)
 {
 	struct tlv_reader r;
 	const uint8_t *val = NULL;
@@ -287,6 +425,8 @@ int attrs_parse(const uint8_t *p, size_t len, struct attrs *out)
 		    kind == ATTR_KIND_NONE || !value_ok(kind, val, vlen) ||
 		    attrs_find(out, (CK_ATTRIBUTE_TYPE)type))
 			goto fail;
+		if (kind == ATTR_KIND_TEMPLATE && (inner || !template_stored_ok(val, vlen)))
+			goto fail;
 		if (kind == ATTR_KIND_ULONG || kind == ATTR_KIND_ULONG_ARRAY)
 			rv = parse_ulongs(out, (CK_ATTRIBUTE_TYPE)type, val, vlen);
 		else
@@ -299,4 +439,14 @@ int attrs_parse(const uint8_t *p, size_t len, struct attrs *out)
 fail:
 	attrs_free(out);
 	return -1;
+}
+
+int attrs_parse(const uint8_t *p, size_t len, struct attrs *out)
+{
+	return parse_at(p, len, out, false);
+}
+
+int attrs_template_decode(const struct attr *at, struct attrs *out)
+{
+	return parse_at(at->val, at->len, out, true);
 }

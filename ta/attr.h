@@ -23,7 +23,7 @@ enum attr_kind {
 	ATTR_KIND_BYTES,       /* byte array or RFC 2279 string */
 	ATTR_KIND_DATE,	       /* CK_DATE or empty */
 	ATTR_KIND_ULONG_ARRAY, /* CK_ULONG[] (CKA_ALLOWED_MECHANISMS) */
-	ATTR_KIND_TEMPLATE,    /* CK_ATTRIBUTE[] (CKA_WRAP_TEMPLATE, CKA_UNWRAP_TEMPLATE) */
+	ATTR_KIND_TEMPLATE,    /* CK_ATTRIBUTE[] (CKA_WRAP/UNWRAP/DERIVE_TEMPLATE), see below */
 };
 
 /* The object-making operation a template is checked for: it decides which §4 footnotes apply
@@ -91,10 +91,38 @@ CK_RV attrs_serialize(const struct attrs *a, struct buf **out);
  * then empty). */
 int attrs_parse(const uint8_t *p, size_t len, struct attrs *out);
 
+/* Attribute arrays (§4.1.3: CKA_WRAP_TEMPLATE, CKA_UNWRAP_TEMPLATE, CKA_DERIVE_TEMPLATE) are held
+ * in an object self-contained: the value of such an attribute is the attrs_serialize encoding of
+ * its inner attributes, sorted by type (so equal templates have equal bytes whatever the order
+ * a caller gave), and is sealed like any other value. */
+
+/* Set attribute t->type of a from a caller's entry whose value attr_caller_value_ok accepted:
+ * an attribute array is encoded as above, anything else copied. CKR_OK, CKR_HOST_MEMORY,
+ * CKR_ATTRIBUTE_VALUE_INVALID (an attribute array that does not encode). */
+CK_RV attrs_set_caller(struct attrs *a, const CK_ATTRIBUTE *t);
+
+/* Decode the stored attribute array at (see above) into the empty list *out, CK_ULONG values in
+ * host form. Returns 0 or -1 (*out is then empty). */
+int attrs_template_decode(const struct attr *at, struct attrs *out);
+
+/* The template of a new key made with a key whose attribute array at (CKA_UNWRAP_TEMPLATE,
+ * CKA_DERIVE_TEMPLATE; NULL when it has none) applies: the caller's n entries of tmpl followed
+ * by every entry of the array the caller did not give. *merged (free() it) points into tmpl and
+ * into *inner, which the caller frees with attrs_free after use. CKR_OK,
+ * CKR_TEMPLATE_INCONSISTENT (the caller gives an attribute of the array another value, or the
+ * result exceeds ATTR_MAX_TEMPLATE), CKR_ARGUMENTS_BAD, CKR_GENERAL_ERROR (a stored array that
+ * does not decode), CKR_HOST_MEMORY. */
+CK_RV attrs_template_merge(const struct attr *at, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+			   struct attrs *inner, CK_ATTRIBUTE **merged, CK_ULONG *merged_n);
+
 /* --- Rules (attr_rules.c): const tables per object class, PKCS#11 v2.40 §4 --- */
 
 /* The encoding of attribute type t; ATTR_KIND_NONE when unknown to this token. */
 enum attr_kind attr_kind(CK_ATTRIBUTE_TYPE t);
+
+/* Is the caller's entry t a well-formed value of a type this token knows (an attribute array:
+ * at most ATTR_MAX_COUNT known, well-formed, distinct entries, none an array itself)? */
+bool attr_caller_value_ok(const CK_ATTRIBUTE *t);
 
 /* The class and sub-type named by a caller's template (C_CreateObject, C_UnwrapKey): *sub is
  * the CKA_KEY_TYPE of a key, the CKA_CERTIFICATE_TYPE of a certificate, 0 for data.

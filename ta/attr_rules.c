@@ -157,6 +157,7 @@ static const struct attr_type attr_types[] = {
 	{ CKA_WRAP_WITH_TRUSTED, ATTR_KIND_BOOL },
 	{ CKA_WRAP_TEMPLATE, ATTR_KIND_TEMPLATE },
 	{ CKA_UNWRAP_TEMPLATE, ATTR_KIND_TEMPLATE },
+	{ CKA_DERIVE_TEMPLATE, ATTR_KIND_TEMPLATE },
 	{ CKA_ALLOWED_MECHANISMS, ATTR_KIND_ULONG_ARRAY },
 };
 
@@ -244,6 +245,7 @@ static const struct attr_rule private_key_rules[] = {
 	R_FALSE(CKA_NEVER_EXTRACTABLE, F2 | F4 | F6),
 	R_FALSE(CKA_WRAP_WITH_TRUSTED, F11),
 	R_NODEF(CKA_UNWRAP_TEMPLATE, AF_OPTIONAL),
+	R_NODEF(CKA_DERIVE_TEMPLATE, AF_OPTIONAL),
 	R_FALSE(CKA_ALWAYS_AUTHENTICATE, 0),
 	R_NODEF(CKA_PUBLIC_KEY_INFO, F4 | F6 | AF_DERIVED),
 };
@@ -261,6 +263,7 @@ static const struct attr_rule secret_key_rules[] = {
 	R_FALSE(CKA_TRUSTED, F10),
 	R_NODEF(CKA_WRAP_TEMPLATE, AF_OPTIONAL),
 	R_NODEF(CKA_UNWRAP_TEMPLATE, AF_OPTIONAL),
+	R_NODEF(CKA_DERIVE_TEMPLATE, AF_OPTIONAL),
 };
 
 /* Current Mechanisms §2.1.2 Table 4, RSA public keys. */
@@ -414,6 +417,8 @@ static const struct attr_rule *rule_find(const struct class_def *cd, CK_ATTRIBUT
 	return NULL;
 }
 
+static bool inner_template_ok(const CK_ATTRIBUTE *t);
+
 /* A caller-supplied value of the given kind: well-formed? */
 static bool template_value_ok(enum attr_kind kind, const CK_ATTRIBUTE *t)
 {
@@ -440,12 +445,46 @@ static bool template_value_ok(enum attr_kind kind, const CK_ATTRIBUTE *t)
 		return t->ulValueLen % sizeof(CK_ULONG) == 0 &&
 		       t->ulValueLen / sizeof(CK_ULONG) * 8 <= ATTR_MAX_LEN;
 	case ATTR_KIND_TEMPLATE:
-		/* XXX: nested templates are not stored yet; only the empty one is accepted. */
-		return t->ulValueLen == 0;
+		return inner_template_ok(t);
 	case ATTR_KIND_NONE:
 		break;
 	}
 	return false;
+}
+
+/* §4.1.3 array attributes: a CK_ATTRIBUTE[] of at most ATTR_MAX_COUNT entries, each a known,
+ * well-formed attribute that is not itself an array of attributes, each type at most once. */
+static bool inner_template_ok(const CK_ATTRIBUTE *t)
+{
+	const CK_ATTRIBUTE *in = t->pValue;
+	CK_ULONG n = t->ulValueLen / sizeof(CK_ATTRIBUTE);
+
+	if (t->ulValueLen % sizeof(CK_ATTRIBUTE) || n > ATTR_MAX_COUNT)
+		return false;
+	for (CK_ULONG i = 0; i < n; i++) {
+		enum attr_kind kind = attr_kind(in[i].type);
+
+		if (kind == ATTR_KIND_NONE || kind == ATTR_KIND_TEMPLATE)
+			return false;
+		if (in[i].ulValueLen && !in[i].pValue)
+			return false;
+		if (!template_value_ok(kind, &in[i]))
+			return false;
+		for (CK_ULONG j = 0; j < i; j++) {
+			if (in[j].type == in[i].type)
+				return false;
+		}
+	}
+	return true;
+}
+
+bool attr_caller_value_ok(const CK_ATTRIBUTE *t)
+{
+	enum attr_kind kind = attr_kind(t->type);
+
+	if (kind == ATTR_KIND_NONE || (t->ulValueLen && !t->pValue))
+		return false;
+	return template_value_ok(kind, t);
 }
 
 /* Footnotes that require (req) and forbid (forbid) an attribute in a template for op. */
@@ -553,7 +592,7 @@ CK_RV attr_from_template(enum attr_op op, CK_OBJECT_CLASS cls, CK_ULONG sub,
 		rv = template_entry_check(op, cd, &tmpl[i], out);
 		if (rv != CKR_OK)
 			goto out;
-		rv = attrs_set(out, tmpl[i].type, tmpl[i].pValue, tmpl[i].ulValueLen);
+		rv = attrs_set_caller(out, &tmpl[i]);
 		if (rv != CKR_OK)
 			goto out;
 	}

@@ -10,8 +10,13 @@
  *    (RFC 5208), with CKM_AES_KEY_WRAP_PAD and CKM_AES_CBC_PAD only.
  * A key is wrappable when it is extractable (§4.9, §4.10: CKA_SENSITIVE does not forbid
  * wrapping, CKA_EXTRACTABLE false does); CKA_WRAP_WITH_TRUSTED demands a CKA_TRUSTED wrapping
- * key. CKA_WRAP_TEMPLATE and CKA_UNWRAP_TEMPLATE are only accepted empty by attr_rules.c, so
- * they never restrict anything here.
+ * key. A wrapping key's CKA_WRAP_TEMPLATE admits only keys that have every attribute of it with
+ * the same value (else CKR_KEY_NOT_WRAPPABLE).
+ *
+ * The templates of the key used (§4.7–§4.10, §5.14): an unwrapping key's CKA_UNWRAP_TEMPLATE and
+ * a base key's CKA_DERIVE_TEMPLATE give the new key every attribute of them the caller's
+ * template lacks; a caller's attribute with another value is CKR_TEMPLATE_INCONSISTENT. The
+ * merged template then meets the same class rules as a caller's alone.
  *
  * An unwrapped key is a new key that was not made on the token: CKA_LOCAL, CKA_ALWAYS_SENSITIVE
  * and CKA_NEVER_EXTRACTABLE are false, its material is checked as C_CreateObject checks imports
@@ -175,6 +180,23 @@ static CK_RV wrap_material(const struct obj *k, CK_MECHANISM_TYPE mech, uint8_t 
 	return CKR_OK;
 }
 
+/* The wrapping key's CKA_WRAP_TEMPLATE, if any, against the key to wrap k. */
+static CK_RV wrap_template_check(const struct obj *wk, const struct obj *k)
+{
+	const struct attr *at = attrs_find(&wk->a, CKA_WRAP_TEMPLATE);
+	struct attrs want = { 0 };
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	if (!at)
+		return CKR_OK;
+	if (attrs_template_decode(at, &want) != 0)
+		return CKR_GENERAL_ERROR;
+	/* Byte-exact, and a secret of k never matches: the template cannot probe it. */
+	rv = attrs_match(&k->a, &want) ? CKR_OK : CKR_KEY_NOT_WRAPPABLE;
+	attrs_free(&want);
+	return rv;
+}
+
 CK_RV key_wrap(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE hw,
 	       CK_OBJECT_HANDLE hk, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
@@ -203,6 +225,9 @@ CK_RV key_wrap(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m, CK
 		return CKR_KEY_UNEXTRACTABLE;
 	if (attrs_get_bool(&k->a, CKA_WRAP_WITH_TRUSTED) && !attrs_get_bool(&wk->a, CKA_TRUSTED))
 		return CKR_KEY_NOT_WRAPPABLE;
+	rv = wrap_template_check(wk, k);
+	if (rv != CKR_OK)
+		return rv;
 	rv = wrap_material(k, m->mechanism, &pt, &pt_len);
 	if (rv != CKR_OK)
 		goto out;
@@ -312,6 +337,9 @@ CK_RV key_unwrap(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
 	size_t room = 0;
 	CK_ULONG got = 0;
 	struct op_io io = { 0 };
+	struct attrs kt_attrs = { 0 }; /* the unwrapping key's template, decoded */
+	CK_ATTRIBUTE *mt = NULL;       /* the caller's template and kt_attrs merged */
+	CK_ULONG mn = 0;
 	CK_RV rv = CKR_GENERAL_ERROR;
 
 	rv = sess_get(c, hs, &s);
@@ -327,14 +355,18 @@ CK_RV key_unwrap(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
 		return wrapping_key_rv(rv, true);
 	if (!wrapped_len)
 		return CKR_WRAPPED_KEY_LEN_RANGE;
-	rv = attr_template_class(tmpl, n, &cls, &kt);
+	rv = attrs_template_merge(attrs_find(&uk->a, CKA_UNWRAP_TEMPLATE), tmpl, n, &kt_attrs, &mt,
+				  &mn);
+	if (rv != CKR_OK)
+		goto out;
+	rv = attr_template_class(mt, mn, &cls, &kt);
 	if (rv != CKR_OK)
 		goto out;
 	if (cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY) {
 		rv = CKR_TEMPLATE_INCONSISTENT;
 		goto out;
 	}
-	rv = attr_from_template(ATTR_OP_UNWRAP, cls, kt, tmpl, n, &a);
+	rv = attr_from_template(ATTR_OP_UNWRAP, cls, kt, mt, mn, &a);
 	if (rv != CKR_OK)
 		goto out;
 	rv = attr_complete_op(ATTR_OP_UNWRAP, cls, kt, &a);
@@ -377,6 +409,8 @@ CK_RV key_unwrap(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
 out:
 	wipe_free(pt, room);
 	attrs_free(&a);
+	free(mt);
+	attrs_free(&kt_attrs);
 	return rv;
 }
 
@@ -409,6 +443,9 @@ CK_RV key_derive(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m, 
 	size_t len = 0;
 	bool as = false;
 	bool ne = false;
+	struct attrs bt_attrs = { 0 }; /* the base key's template, decoded */
+	CK_ATTRIBUTE *mt = NULL;       /* the caller's template and bt_attrs merged */
+	CK_ULONG mn = 0;
 	CK_RV rv = CKR_GENERAL_ERROR;
 
 	rv = sess_get(c, hs, &s);
@@ -421,14 +458,18 @@ CK_RV key_derive(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m, 
 	rv = mech_check_key_use(c, m, CKF_DERIVE, hb, &mi, &base);
 	if (rv != CKR_OK)
 		return rv;
-	rv = attr_template_class(tmpl, n, &cls, &kt);
+	rv = attrs_template_merge(attrs_find(&base->a, CKA_DERIVE_TEMPLATE), tmpl, n, &bt_attrs,
+				  &mt, &mn);
+	if (rv != CKR_OK)
+		goto out;
+	rv = attr_template_class(mt, mn, &cls, &kt);
 	if (rv != CKR_OK)
 		goto out;
 	if (cls != CKO_SECRET_KEY || (kt != CKK_AES && kt != CKK_GENERIC_SECRET)) {
 		rv = CKR_TEMPLATE_INCONSISTENT;
 		goto out;
 	}
-	rv = attr_from_template(ATTR_OP_DERIVE, cls, kt, tmpl, n, &a);
+	rv = attr_from_template(ATTR_OP_DERIVE, cls, kt, mt, mn, &a);
 	if (rv != CKR_OK)
 		goto out;
 	rv = derive_len(&a, kt, &len);
@@ -467,5 +508,7 @@ CK_RV key_derive(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m, 
 out:
 	wipe_free(val, len);
 	attrs_free(&a);
+	free(mt);
+	attrs_free(&bt_attrs);
 	return rv;
 }

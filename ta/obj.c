@@ -178,6 +178,59 @@ void obj_free_all(struct ta *ta)
 	}
 }
 
+/* §5.7 for one value: its length when pValue is NULL, else a copy or CKR_BUFFER_TOO_SMALL. */
+static CK_RV get_value(CK_ATTRIBUTE *t, const uint8_t *val, size_t len)
+{
+	if (!t->pValue) {
+		t->ulValueLen = len;
+	} else if (t->ulValueLen >= len) {
+		if (len)
+			memcpy(t->pValue, val, len);
+		t->ulValueLen = len;
+	} else {
+		t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	return CKR_OK;
+}
+
+/* §5.7 for an attribute array (§4.1.3): its size in bytes of CK_ATTRIBUTEs when pValue is NULL;
+ * else the caller's array must hold every entry, and each entry is given its type and then
+ * treated as one value (pValue NULL: its length; else a copy or CKR_BUFFER_TOO_SMALL). */
+static CK_RV get_template(CK_ATTRIBUTE *t, const struct attr *at)
+{
+	struct attrs in = { 0 };
+	CK_ATTRIBUTE *e = t->pValue;
+	size_t need = 0;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	if (attrs_template_decode(at, &in) != 0) {
+		t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+		return CKR_GENERAL_ERROR;
+	}
+	need = in.n * sizeof(CK_ATTRIBUTE);
+	if (!t->pValue) {
+		t->ulValueLen = need;
+		rv = CKR_OK;
+	} else if (t->ulValueLen < need) {
+		t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+		rv = CKR_BUFFER_TOO_SMALL;
+	} else {
+		rv = CKR_OK;
+		for (size_t i = 0; i < in.n; i++) {
+			CK_RV err = CKR_OK;
+
+			e[i].type = in.v[i].type;
+			err = get_value(&e[i], in.v[i].val, in.v[i].len);
+			if (err != CKR_OK && rv == CKR_OK)
+				rv = err;
+		}
+		t->ulValueLen = need;
+	}
+	attrs_free(&in);
+	return rv;
+}
+
 CK_RV obj_get_attribute_value(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE ho,
 			      CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
 {
@@ -207,15 +260,10 @@ CK_RV obj_get_attribute_value(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJE
 		} else if (attr_is_sensitive(&o->a, t->type)) {
 			t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
 			err = CKR_ATTRIBUTE_SENSITIVE;
-		} else if (!t->pValue) {
-			t->ulValueLen = at->len;
-		} else if (t->ulValueLen >= at->len) {
-			if (at->len)
-				memcpy(t->pValue, at->val, at->len);
-			t->ulValueLen = at->len;
+		} else if (attr_kind(t->type) == ATTR_KIND_TEMPLATE) {
+			err = get_template(t, at);
 		} else {
-			t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
-			err = CKR_BUFFER_TOO_SMALL;
+			err = get_value(t, at->val, at->len);
 		}
 		if (err != CKR_OK && rv == CKR_OK)
 			rv = err;

@@ -485,7 +485,7 @@ static void test_attr_nested_template(void **state)
 		{ CKA_UNWRAP_TEMPLATE, inner, sizeof(inner) },
 	};
 	struct codec_attrs w = { 0 }, wq = { 0 }, wa = { 0 };
-	CK_ATTRIBUTE *back = NULL, *srv = NULL;
+	CK_ATTRIBUTE *back = NULL, *srv = NULL, *si = NULL;
 	const CK_ATTRIBUTE *bi;
 	CK_ULONG n = 0;
 
@@ -512,20 +512,63 @@ static void test_attr_nested_template(void **state)
 	t[0].ulValueLen = sizeof(CK_ATTRIBUTE) + 1;
 	assert_int_equal(codec_template_to_wire(&w, t, 1), CKR_ATTRIBUTE_VALUE_INVALID);
 
-	/* C_GetAttributeValue: the size travels; a value asked for is reported unavailable. */
+	/* C_GetAttributeValue (§5.7): the size travels; for a value the caller's array travels
+	 * as nested entries with their buffer lengths, and the answer names the types. */
 	assert_int_equal(codec_query_to_wire(&wq, q, 2), CKR_OK);
+	assert_false(wq.v[0]->has_buffer_len);
+	assert_int_equal(wq.v[1]->n_nested, 2);
 	assert_int_equal(codec_query_from_wire(&srv, &n, wq.v, wq.n, 4096), CKR_OK);
 	assert_null(srv[0].pValue);
-	assert_null(srv[1].pValue); /* never a buffer the token could fill with pointers */
-	srv[0].ulValueLen = 3 * sizeof(CK_ATTRIBUTE); /* what a token answers */
-	srv[1].ulValueLen = 2 * sizeof(CK_ATTRIBUTE);
+	assert_int_equal(srv[1].ulValueLen, 2 * sizeof(CK_ATTRIBUTE));
+	si = srv[1].pValue;
+	assert_non_null(si);
+	/* the entries are plain buffers of the caller's sizes, never the caller's pointers */
+	assert_int_equal(si[0].ulValueLen, sizeof(no));
+	assert_int_equal(si[1].ulValueLen, sizeof(CK_ULONG));
+	assert_ptr_not_equal(si[0].pValue, &no);
+	/* what a token answers: the size of a three-entry template; two entries, the first
+	 * value too small for its buffer, the second a CK_ULONG */
+	srv[0].ulValueLen = 3 * sizeof(CK_ATTRIBUTE);
+	si[0].type = CKA_LABEL;
+	si[0].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+	si[1].type = CKA_CLASS;
+	*(CK_ULONG *)si[1].pValue = CKO_SECRET_KEY;
 	assert_int_equal(codec_answer_to_wire(&wa, srv, n), CKR_OK);
-	assert_int_equal(codec_answer_from_wire(q, 2, wa.v, wa.n), CKR_ATTRIBUTE_TYPE_INVALID);
+	assert_int_equal(wa.v[1]->n_nested, 2);
+	assert_int_equal(codec_answer_from_wire(q, 2, wa.v, wa.n), CKR_OK);
 	assert_int_equal(q[0].ulValueLen, 3 * sizeof(CK_ATTRIBUTE));
-	assert_int_equal(q[1].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	assert_int_equal(q[1].ulValueLen, 2 * sizeof(CK_ATTRIBUTE));
+	assert_int_equal(inner[0].type, CKA_LABEL);
+	assert_int_equal(inner[0].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	assert_int_equal(inner[1].type, CKA_CLASS);
+	assert_int_equal(inner[1].ulValueLen, sizeof(CK_ULONG));
+	assert_int_equal(kt, CKO_SECRET_KEY);
+	codec_attrs_free(&wa);
+	/* a confused server: more entries than the caller has room for, or a value larger than
+	 * the caller's entry buffer */
+	q[1].ulValueLen = sizeof(CK_ATTRIBUTE);
+	inner[1].ulValueLen = sizeof(CK_ULONG);
+	assert_int_equal(codec_answer_to_wire(&wa, srv, n), CKR_OK);
+	assert_int_equal(codec_answer_from_wire(q, 2, wa.v, wa.n), CKR_DEVICE_ERROR);
+	codec_attrs_free(&wa);
+	q[1].ulValueLen = 2 * sizeof(CK_ATTRIBUTE);
+	inner[0].ulValueLen = 0;
+	memcpy(si[0].pValue, "a", 1); /* one byte, more than the caller has room for */
+	si[0].ulValueLen = 1;
+	assert_int_equal(codec_answer_to_wire(&wa, srv, n), CKR_OK);
+	assert_int_equal(codec_answer_from_wire(q, 2, wa.v, wa.n), CKR_DEVICE_ERROR);
 	codec_attrs_free(&wa);
 	codec_attrs_free(&wq);
 	codec_template_free(srv, n);
+	/* an array nested in an array entry is refused on the server */
+	assert_int_equal(codec_query_to_wire(&wq, q, 2), CKR_OK);
+	wq.v[1]->nested[0]->n_nested = 1;
+	wq.v[1]->nested[0]->nested = wq.v[1]->nested + 1;
+	assert_int_equal(codec_query_from_wire(&srv, &n, wq.v, wq.n, 4096), CKR_ARGUMENTS_BAD);
+	assert_null(srv);
+	wq.v[1]->nested[0]->n_nested = 0;
+	wq.v[1]->nested[0]->nested = NULL;
+	codec_attrs_free(&wq);
 }
 
 static void test_mechanism_raw_bytes_and_ulong(void **state)

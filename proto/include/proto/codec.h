@@ -135,11 +135,14 @@ struct codec_attrs {
  * CKR_ATTRIBUTE_VALUE_INVALID (a CK_ULONG attribute of the wrong size), CKR_HOST_MEMORY. */
 CK_RV codec_template_to_wire(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_ULONG n);
 
-/* C_GetAttributeValue requests: types and buffer lengths only. */
+/* C_GetAttributeValue requests: types and buffer lengths only. For a CKF_ARRAY_ATTRIBUTE
+ * attribute with pValue (§5.7) the caller's CK_ATTRIBUTE array travels as nested entries (at
+ * most CODEC_MAX_NESTED), each with its type and buffer length. */
 CK_RV codec_query_to_wire(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_ULONG n);
 
 /* Answers of C_GetAttributeValue: each attribute's value, or its ulValueLen when pValue was
- * NULL or the value is unavailable. */
+ * NULL or the value is unavailable; a filled CKF_ARRAY_ATTRIBUTE value as nested entries, each
+ * answered the same way with the type the token gave it. */
 CK_RV codec_answer_to_wire(struct codec_attrs *dst, const CK_ATTRIBUTE *t, CK_ULONG n);
 
 /* Free the wire array (not the borrowed values). Accepts an empty struct. */
@@ -152,9 +155,11 @@ CK_RV codec_template_from_wire(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attr
 			       size_t n);
 
 /* Server side: a C_GetAttributeValue query to a new CK_ATTRIBUTE[] with output buffers of the
- * requested sizes (NULL where the caller asked for the size). The sum of buffers is capped at
- * max_total bytes: larger requests are clamped, which cannot change the outcome since no answer
- * can exceed a frame. Free with codec_template_free. */
+ * requested sizes (NULL where the caller asked for the size); a CKF_ARRAY_ATTRIBUTE attribute
+ * with a buffer gets an array of its nested entries, each with a buffer of its own size (one
+ * level only: CKR_ARGUMENTS_BAD otherwise). The sum of buffers is capped at max_total bytes:
+ * larger requests are clamped, which cannot change the outcome since no answer can exceed a
+ * frame. Free with codec_template_free. */
 CK_RV codec_query_from_wire(CK_ATTRIBUTE **out, CK_ULONG *count, Teehsm__Attribute *const *a,
 			    size_t n, size_t max_total);
 
@@ -165,9 +170,12 @@ void codec_template_free(CK_ATTRIBUTE *t, CK_ULONG n);
 /* Client side: apply a C_GetAttributeValue answer onto the caller's template, following §5.7:
  * values are copied where the caller gave a buffer, ulValueLen is set for each. The answer must
  * list the same types in the same order; otherwise CKR_DEVICE_ERROR (a confused server).
- * CKF_ARRAY_ATTRIBUTE templates (CKA_WRAP_TEMPLATE, ...) come back as their size only: where the
- * caller gave a buffer for one, its ulValueLen becomes CK_UNAVAILABLE_INFORMATION and the
- * answer is CKR_ATTRIBUTE_TYPE_INVALID (everything else applied), for the caller to report. */
+ * CKF_ARRAY_ATTRIBUTE templates (CKA_WRAP_TEMPLATE, ...) come back as nested entries, applied to
+ * the caller's array the same way (each entry's type set from the answer, values bounded by
+ * the entry's buffer, no more entries than the array holds: else CKR_DEVICE_ERROR). Should a
+ * non-empty one come back as a size although the caller gave an array, its ulValueLen becomes
+ * CK_UNAVAILABLE_INFORMATION and the answer is CKR_ATTRIBUTE_TYPE_INVALID (everything else
+ * applied), for the caller to report. */
 CK_RV codec_answer_from_wire(CK_ATTRIBUTE *t, CK_ULONG n, Teehsm__Attribute *const *a, size_t an);
 
 #endif
