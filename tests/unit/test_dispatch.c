@@ -426,6 +426,68 @@ static void test_module_random(void **state)
 	assert_int_equal(fx->f->C_CloseSession(s), CKR_OK);
 }
 
+/* §5.7 for array attributes over the wire: size, per-entry sizes, a too-small entry, a
+ * too-small array, then the values, through the real module. */
+static void test_module_wrap_template_5_7(void **state)
+{
+	struct fx *fx = *state;
+	CK_SESSION_HANDLE s = open_user_session(fx);
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_BYTE v[16] = { 1 };
+	CK_ATTRIBUTE inner[] = { { CKA_EXTRACTABLE, &yes, 1 },
+				 { CKA_KEY_TYPE, &kt, sizeof(kt) },
+				 { CKA_LABEL, "wrappable", 9 } };
+	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) },
+			     { CKA_KEY_TYPE, &kt, sizeof(kt) },
+			     { CKA_VALUE, v, 16 },
+			     { CKA_SENSITIVE, &no, 1 },
+			     { CKA_WRAP, &yes, 1 },
+			     { CKA_WRAP_TEMPLATE, inner, sizeof(inner) } };
+	CK_OBJECT_HANDLE k;
+	CK_ATTRIBUTE e[3];
+	CK_ATTRIBUTE a = { CKA_WRAP_TEMPLATE, NULL, 0 };
+	CK_BYTE lbl[4], b = 7;
+	CK_ULONG ul = 0;
+
+	assert_int_equal(fx->f->C_CreateObject(s, t, 6, &k), CKR_OK);
+	assert_int_equal(fx->f->C_GetAttributeValue(s, k, &a, 1), CKR_OK);
+	assert_int_equal(a.ulValueLen, 3 * sizeof(CK_ATTRIBUTE));
+	memset(e, 0, sizeof(e));
+	a.pValue = e;
+	assert_int_equal(fx->f->C_GetAttributeValue(s, k, &a, 1), CKR_OK);
+	assert_int_equal(e[0].type, CKA_LABEL);
+	assert_int_equal(e[0].ulValueLen, 9);
+	assert_int_equal(e[1].type, CKA_KEY_TYPE);
+	assert_int_equal(e[1].ulValueLen, sizeof(CK_ULONG));
+	assert_int_equal(e[2].type, CKA_EXTRACTABLE);
+	e[0].pValue = lbl;
+	e[0].ulValueLen = 4;
+	e[1].pValue = &ul;
+	e[1].ulValueLen = sizeof(ul);
+	e[2].pValue = &b;
+	e[2].ulValueLen = 1;
+	assert_int_equal(fx->f->C_GetAttributeValue(s, k, &a, 1), CKR_BUFFER_TOO_SMALL);
+	assert_int_equal(a.ulValueLen, 3 * sizeof(CK_ATTRIBUTE));
+	assert_int_equal(e[0].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	assert_int_equal(ul, CKK_AES);
+	assert_int_equal(b, CK_TRUE);
+	a.ulValueLen = 2 * sizeof(CK_ATTRIBUTE);
+	assert_int_equal(fx->f->C_GetAttributeValue(s, k, &a, 1), CKR_BUFFER_TOO_SMALL);
+	assert_int_equal(a.ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	{
+		char big[16];
+		e[0].pValue = big;
+		e[0].ulValueLen = sizeof(big);
+		a.ulValueLen = 3 * sizeof(CK_ATTRIBUTE);
+		assert_int_equal(fx->f->C_GetAttributeValue(s, k, &a, 1), CKR_OK);
+		assert_int_equal(e[0].ulValueLen, 9);
+		assert_memory_equal(big, "wrappable", 9);
+	}
+	assert_int_equal(fx->f->C_CloseSession(s), CKR_OK);
+}
+
 /* ---- dispatch on raw bytes ---- */
 
 struct raw {
@@ -590,6 +652,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_module_attributes_and_find, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_module_random, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_module_wrap_template_5_7, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_requires_hello_first, raw_setup,
 						raw_teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_hello_then_calls, raw_setup,
