@@ -187,7 +187,7 @@ static bool param_ok(const struct mech_info *mi, const CK_MECHANISM *m)
 		return !op->ulSourceDataLen || op->pSourceData;
 	}
 	case MP_EDDSA: {
-		const struct ta_eddsa_params *ep = p;
+		const CK_EDDSA_PARAMS *ep = p;
 
 		/* Ed25519 (pure) only: no prehash, no context (that would be Ed25519ctx). */
 		if (!p)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "common/pkcs11_ext.h"
 #include "core.h"
 #include "port/crypto.h"
 
@@ -26,7 +27,7 @@ enum mech_param {
 	MP_GCM,	     /* CK_GCM_PARAMS */
 	MP_PSS,	     /* CK_RSA_PKCS_PSS_PARAMS */
 	MP_OAEP,     /* CK_RSA_PKCS_OAEP_PARAMS */
-	MP_EDDSA,    /* none, or struct ta_eddsa_params with phFlag false and no context */
+	MP_EDDSA,    /* none, or CK_EDDSA_PARAMS with phFlag false and no context */
 	MP_ECDH,     /* CK_ECDH1_DERIVE_PARAMS */
 	MP_KW,	     /* none, or the default IV of RFC 3394 (8 bytes) / RFC 5649 (4 bytes) */
 };
@@ -49,13 +50,6 @@ struct mech_info {
 	enum mech_param param;
 	enum mech_units units;
 	enum mech_family family;
-};
-
-/* CK_EDDSA_PARAMS of PKCS#11 3.0 (the v2.40 header lacks it): the layout a caller passes. */
-struct ta_eddsa_params {
-	CK_BBOOL phFlag;
-	CK_ULONG ulContextDataLen;
-	CK_BYTE_PTR pContextData;
 };
 
 /* The table entry of mechanism t, or NULL. */
