@@ -25,155 +25,28 @@
 #include "proto/codec.h"
 #include "dispatch.h"
 #include "transport.h"
+#include "fixture_module.h"
 
-#define SO_PIN	 "so-secret-1234"
-#define USER_PIN "user-1234"
-#define LABEL	 "dispatch-test"
+#define LABEL "dispatch-test"
 
 static const CK_BYTE p256_oid[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 
-/* ---- an in-process transport: frames go straight into srv_dispatch ---- */
-
-struct loop_transport {
-	struct cli_transport base;
-	struct ta *ta;
-	struct srv_peer *peer;
-	unsigned connects;
-};
-
-static CK_RV loop_connect(struct cli_transport *t)
-{
-	struct loop_transport *lt = (struct loop_transport *)t;
-
-	lt->peer = srv_peer_new(lt->ta, CODEC_DEFAULT_MAX_FRAME, "in-process");
-	lt->connects++;
-	return lt->peer ? CKR_OK : CKR_DEVICE_ERROR;
-}
-
-static void loop_disconnect(struct cli_transport *t)
-{
-	struct loop_transport *lt = (struct loop_transport *)t;
-
-	srv_peer_free(lt->peer);
-	lt->peer = NULL;
-}
-
-static CK_RV loop_call(struct cli_transport *t, const uint8_t *req, size_t req_len,
-		       size_t max_frame, uint8_t **resp, size_t *resp_len)
-{
-	struct loop_transport *lt = (struct loop_transport *)t;
-	uint8_t *out = NULL;
-	size_t out_len = 0, payload = 0;
-	enum srv_verdict v;
-
-	*resp = NULL;
-	*resp_len = 0;
-	if (!lt->peer ||
-	    codec_frame_peek(req, req_len, CODEC_DEFAULT_MAX_FRAME, &payload) != CODEC_FRAME_READY)
-		return CKR_DEVICE_ERROR;
-	v = srv_dispatch(lt->peer, req + CODEC_FRAME_HDR, payload, &out, &out_len);
-	if (v == SRV_CLOSE) {
-		loop_disconnect(t);
-		return CKR_DEVICE_ERROR;
-	}
-	if (codec_frame_peek(out, out_len, max_frame, &payload) != CODEC_FRAME_READY) {
-		wipe_free(out, out_len);
-		return CKR_DEVICE_ERROR;
-	}
-	*resp = mem_dup(out + CODEC_FRAME_HDR, payload);
-	*resp_len = payload;
-	wipe_free(out, out_len);
-	if (v == SRV_REPLY_CLOSE)
-		loop_disconnect(t);
-	return *resp ? CKR_OK : CKR_HOST_MEMORY;
-}
-
-static void loop_free(struct cli_transport *t)
-{
-	loop_disconnect(t);
-	free(t);
-}
-
-static const struct cli_transport_ops loop_ops = {
-	.connect = loop_connect,
-	.call = loop_call,
-	.disconnect = loop_disconnect,
-	.free = loop_free,
-};
-
 /* ---- fixture: a fresh store and token, the module initialised on the loop transport ---- */
-
-struct fx {
-	char dir[64];
-	struct ta *ta;
-	CK_FUNCTION_LIST_PTR f;
-};
-
-static void pad(CK_UTF8CHAR *dst, size_t n, const char *s)
-{
-	memset(dst, ' ', n);
-	memcpy(dst, s, strlen(s));
-}
 
 static int fx_setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-	struct ta_config cfg = { 0 };
-	struct loop_transport *lt = calloc(1, sizeof(*lt));
-	CK_UTF8CHAR label[32];
-	CK_SESSION_HANDLE s;
+	static const struct fx_module_params p = {
+		.dir_template = "/tmp/teehsm-dispatch-XXXXXX",
+		.label = LABEL,
+		.max_pin_failures = 5,
+	};
 
-	assert_non_null(fx);
-	assert_non_null(lt);
-	strcpy(fx->dir, "/tmp/teehsm-dispatch-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	cfg.store_dir = fx->dir;
-	cfg.pin_kdf_iterations = 1000;
-	cfg.max_pin_failures = 5;
-	assert_int_equal(ta_open(&cfg, &fx->ta), CKR_OK);
-	lt->base.ops = &loop_ops;
-	lt->ta = fx->ta;
-	assert_int_equal(C_GetFunctionList(&fx->f), CKR_OK);
-	assert_int_equal(cli_initialize_with_transport(&lt->base), CKR_OK);
-
-	/* Initialise the token through the module, as an administrator would. */
-	pad(label, sizeof(label), LABEL);
-	assert_int_equal(fx->f->C_InitToken(0, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN), label),
-			 CKR_OK);
-	assert_int_equal(
-		fx->f->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
-		CKR_OK);
-	assert_int_equal(fx->f->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN)),
-			 CKR_OK);
-	assert_int_equal(fx->f->C_InitPIN(s, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)), CKR_OK);
-	assert_int_equal(fx->f->C_CloseSession(s), CKR_OK);
-	*state = fx;
-	return 0;
+	return fx_module_setup(state, &p);
 }
 
 static int fx_teardown(void **state)
 {
-	struct fx *fx = *state;
-	char cmd[128];
-
-	assert_int_equal(fx->f->C_Finalize(NULL), CKR_OK);
-	ta_close(fx->ta);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	assert_int_equal(system(cmd), 0);
-	free(fx);
-	return 0;
-}
-
-static CK_SESSION_HANDLE open_user_session(struct fx *fx)
-{
-	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-
-	assert_int_equal(
-		fx->f->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
-		CKR_OK);
-	assert_int_equal(fx->f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
-			 CKR_OK);
-	return s;
+	return fx_module_teardown(state);
 }
 
 static void gen_p256(struct fx *fx, CK_SESSION_HANDLE s, CK_BBOOL token, const char *label,

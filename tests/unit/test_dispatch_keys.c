@@ -33,10 +33,9 @@
 #include "proto/codec.h"
 #include "dispatch.h"
 #include "transport.h"
+#include "fixture_module.h"
 
-#define SO_PIN	 "so-secret-1234"
-#define USER_PIN "user-1234"
-#define N(a)	 (sizeof(a) / sizeof((a)[0]))
+#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const CK_BYTE p256_oid[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 static const CK_BYTE ed25519_oid[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
@@ -46,137 +45,22 @@ static CK_OBJECT_CLASS cls_secret = CKO_SECRET_KEY;
 static CK_KEY_TYPE kt_aes = CKK_AES;
 static CK_KEY_TYPE kt_generic = CKK_GENERIC_SECRET;
 
-/* ---- an in-process transport: frames go straight into srv_dispatch ---- */
-
-struct loop_transport {
-	struct cli_transport base;
-	struct ta *ta;
-	struct srv_peer *peer;
-	unsigned long calls; /* requests that reached the server */
-};
-
-static CK_RV loop_connect(struct cli_transport *t)
-{
-	struct loop_transport *lt = (struct loop_transport *)t;
-
-	lt->peer = srv_peer_new(lt->ta, CODEC_DEFAULT_MAX_FRAME, "in-process");
-	return lt->peer ? CKR_OK : CKR_DEVICE_ERROR;
-}
-
-static void loop_disconnect(struct cli_transport *t)
-{
-	struct loop_transport *lt = (struct loop_transport *)t;
-
-	srv_peer_free(lt->peer);
-	lt->peer = NULL;
-}
-
-static CK_RV loop_call(struct cli_transport *t, const uint8_t *req, size_t req_len,
-		       size_t max_frame, uint8_t **resp, size_t *resp_len)
-{
-	struct loop_transport *lt = (struct loop_transport *)t;
-	uint8_t *out = NULL;
-	size_t out_len = 0, payload = 0;
-	enum srv_verdict v;
-
-	*resp = NULL;
-	*resp_len = 0;
-	lt->calls++;
-	if (!lt->peer ||
-	    codec_frame_peek(req, req_len, CODEC_DEFAULT_MAX_FRAME, &payload) != CODEC_FRAME_READY)
-		return CKR_DEVICE_ERROR;
-	v = srv_dispatch(lt->peer, req + CODEC_FRAME_HDR, payload, &out, &out_len);
-	if (v == SRV_CLOSE) {
-		loop_disconnect(t);
-		return CKR_DEVICE_ERROR;
-	}
-	if (codec_frame_peek(out, out_len, max_frame, &payload) != CODEC_FRAME_READY) {
-		wipe_free(out, out_len);
-		return CKR_DEVICE_ERROR;
-	}
-	*resp = mem_dup(out + CODEC_FRAME_HDR, payload);
-	*resp_len = payload;
-	wipe_free(out, out_len);
-	if (v == SRV_REPLY_CLOSE)
-		loop_disconnect(t);
-	return *resp ? CKR_OK : CKR_HOST_MEMORY;
-}
-
-static void loop_free(struct cli_transport *t)
-{
-	loop_disconnect(t);
-	free(t);
-}
-
-static const struct cli_transport_ops loop_ops = {
-	.connect = loop_connect,
-	.call = loop_call,
-	.disconnect = loop_disconnect,
-	.free = loop_free,
-};
-
 /* ---- fixture: a fresh token, the module on the loop transport, a user session ---- */
-
-struct fx {
-	char dir[64];
-	struct ta *ta;
-	struct loop_transport *lt; /* owned by the module until C_Finalize */
-	CK_FUNCTION_LIST_PTR f;
-	CK_SESSION_HANDLE s;
-};
 
 static int fx_setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-	struct ta_config cfg = { 0 };
-	struct loop_transport *lt = calloc(1, sizeof(*lt));
-	CK_UTF8CHAR label[32];
-	CK_SESSION_HANDLE s;
+	static const struct fx_module_params p = {
+		.dir_template = "/tmp/teehsm-dkeys-XXXXXX",
+		.label = "keys",
+		.user_session = true,
+	};
 
-	assert_non_null(fx);
-	assert_non_null(lt);
-	strcpy(fx->dir, "/tmp/teehsm-dkeys-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	cfg.store_dir = fx->dir;
-	cfg.pin_kdf_iterations = 1000;
-	assert_int_equal(ta_open(&cfg, &fx->ta), CKR_OK);
-	lt->base.ops = &loop_ops;
-	lt->ta = fx->ta;
-	fx->lt = lt;
-	assert_int_equal(C_GetFunctionList(&fx->f), CKR_OK);
-	assert_int_equal(cli_initialize_with_transport(&lt->base), CKR_OK);
-	memset(label, ' ', sizeof(label));
-	memcpy(label, "keys", 4);
-	assert_int_equal(fx->f->C_InitToken(0, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN), label),
-			 CKR_OK);
-	assert_int_equal(
-		fx->f->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
-		CKR_OK);
-	assert_int_equal(fx->f->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN)),
-			 CKR_OK);
-	assert_int_equal(fx->f->C_InitPIN(s, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)), CKR_OK);
-	assert_int_equal(fx->f->C_CloseSession(s), CKR_OK);
-	assert_int_equal(
-		fx->f->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &fx->s),
-		CKR_OK);
-	assert_int_equal(
-		fx->f->C_Login(fx->s, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
-		CKR_OK);
-	*state = fx;
-	return 0;
+	return fx_module_setup(state, &p);
 }
 
 static int fx_teardown(void **state)
 {
-	struct fx *fx = *state;
-	char cmd[128];
-
-	assert_int_equal(fx->f->C_Finalize(NULL), CKR_OK);
-	ta_close(fx->ta);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	assert_int_equal(system(cmd), 0);
-	free(fx);
-	return 0;
+	return fx_module_teardown(state);
 }
 
 /* ---- helpers: attributes over the wire, keys, OpenSSL views of the token's public keys ---- */

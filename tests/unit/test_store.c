@@ -36,99 +36,31 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "fixture_ta.h"
 #include "ta.h"
 /* The find index is tested directly too, through the core's internal header. */
 #include "../../ta/core.h"
 
-#define SO_PIN	 "so-secret-1"
-#define USER_PIN "user-1234"
-#define MAX_OBJ	 16
+#define MAX_OBJ 16
 
 static const CK_BYTE p256_params[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 static CK_BBOOL yes = CK_TRUE;
 
-struct fx {
-	char dir[64];
-	struct ta_config cfg;
-	struct ta *ta;
-	struct ta_client *c;
-};
-
-static void fx_open(struct fx *f)
-{
-	assert_int_equal(ta_open(&f->cfg, &f->ta), CKR_OK);
-	assert_int_equal(ta_client_new(f->ta, &f->c), CKR_OK);
-}
-
-static void fx_close(struct fx *f)
-{
-	ta_client_free(f->c);
-	f->c = NULL;
-	ta_close(f->ta);
-	f->ta = NULL;
-}
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	static const struct fx_ta_params p = {
+		.name = "test_store",
+	};
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->cfg.store_dir = f->dir;
-	f->cfg.pin_kdf_iterations = 1000;
-	fx_open(f);
-	*state = f;
-	return 0;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	return fx_ta_setup(state, &p);
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	fx_close(f);
-	nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
+	return fx_ta_teardown(state);
 }
 
 /* --- helpers --- */
-
-static CK_SESSION_HANDLE user_session(struct fx *f, bool init)
-{
-	CK_UTF8CHAR label[32];
-	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
-
-	if (init) {
-		memset(label, ' ', sizeof(label));
-		assert_int_equal(ta_C_InitToken(f->c, TA_SLOT_ID, (CK_UTF8CHAR_PTR)SO_PIN,
-						strlen(SO_PIN), label),
-				 CKR_OK);
-		assert_int_equal(
-			ta_C_OpenSession(f->c, TA_SLOT_ID, CKF_SERIAL_SESSION | CKF_RW_SESSION, &h),
-			CKR_OK);
-		assert_int_equal(
-			ta_C_Login(f->c, h, CKU_SO, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN)),
-			CKR_OK);
-		assert_int_equal(ta_C_InitPIN(f->c, h, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
-				 CKR_OK);
-		assert_int_equal(ta_C_CloseSession(f->c, h), CKR_OK);
-	}
-	assert_int_equal(
-		ta_C_OpenSession(f->c, TA_SLOT_ID, CKF_SERIAL_SESSION | CKF_RW_SESSION, &h),
-		CKR_OK);
-	assert_int_equal(ta_C_Login(f->c, h, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
-			 CKR_OK);
-	return h;
-}
 
 static void gen_pair(struct fx *f, CK_SESSION_HANDLE h, const char *label)
 {
@@ -165,7 +97,7 @@ static CK_ULONG reopen_count(struct fx *f, CK_SESSION_HANDLE *hp)
 	CK_OBJECT_HANDLE found[MAX_OBJ];
 
 	fx_open(f);
-	*hp = user_session(f, false);
+	*hp = login_session(f);
 	return find_all(f, *hp, NULL, 0, found, MAX_OBJ);
 }
 
@@ -370,7 +302,7 @@ static void write_commit(struct fx *f, const uint64_t *oids, size_t n, bool fore
 /* Close the store holding exactly one token key pair "pair"; its two files into names. */
 static void one_pair_closed(struct fx *f, char names[][64], uint64_t *oids)
 {
-	CK_SESSION_HANDLE h = user_session(f, true);
+	CK_SESSION_HANDLE h = user_session(f);
 
 	gen_pair(f, h, "pair");
 	fx_close(f);
@@ -399,7 +331,7 @@ static void assert_no_leftovers(struct fx *f)
 static void test_group_write_leaves_only_objects(void **state)
 {
 	struct fx *f = *state;
-	CK_SESSION_HANDLE h = user_session(f, true);
+	CK_SESSION_HANDLE h = user_session(f);
 
 	gen_pair(f, h, "a");
 	gen_pair(f, h, "b");
@@ -500,7 +432,7 @@ static void test_truncated_and_moved_object_files_refused(void **state)
 {
 	struct fx *f = *state;
 	char names[MAX_OBJ][64], path[128], moved[64];
-	CK_SESSION_HANDLE h = user_session(f, true);
+	CK_SESSION_HANDLE h = user_session(f);
 	uint8_t buf[4096];
 	size_t n;
 
@@ -527,7 +459,7 @@ static void test_object_file_of_another_token_refused(void **state)
 	struct fx *f = *state;
 	struct fx g = { 0 };
 	char names[MAX_OBJ][64], rk[128];
-	CK_SESSION_HANDLE h = user_session(f, true);
+	CK_SESSION_HANDLE h = user_session(f);
 	uint8_t buf[4096];
 	size_t n;
 
@@ -540,7 +472,7 @@ static void test_object_file_of_another_token_refused(void **state)
 	g.cfg.store_dir = g.dir;
 	g.cfg.root_key_path = rk;
 	fx_open(&g);
-	h = user_session(&g, true);
+	h = user_session(&g);
 	gen_pair(&g, h, "theirs");
 	fx_close(&g);
 	assert_int_equal(files(&g, "obj-", names, MAX_OBJ), 2);
@@ -619,7 +551,7 @@ static void test_store_lock_held_while_open(void **state)
 static void test_find_among_10000_objects(void **state)
 {
 	struct fx *f = *state;
-	CK_SESSION_HANDLE h = user_session(f, true);
+	CK_SESSION_HANDLE h = user_session(f);
 	CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
 	CK_BBOOL no = CK_FALSE;
 	CK_OBJECT_CLASS pubc = CKO_PUBLIC_KEY, privc = CKO_PRIVATE_KEY;
@@ -837,7 +769,7 @@ static void idx_unlink(struct ta *ta, struct obj *o)
 static void test_find_index_consistent(void **state)
 {
 	struct fx *f = *state;
-	CK_SESSION_HANDLE h = user_session(f, true);
+	CK_SESSION_HANDLE h = user_session(f);
 	struct idx_model *m = calloc(1, sizeof(*m));
 	struct ta *ta = f->ta;
 

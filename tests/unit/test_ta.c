@@ -27,10 +27,9 @@
 #include <openssl/params.h>
 #include <openssl/sha.h>
 
+#include "fixture_ta.h"
 #include "ta.h"
 
-#define SO_PIN	    "so-secret-1"
-#define USER_PIN    "user-1234"
 #define MAX_FAILS   3
 #define MAX_SESSION 4
 
@@ -39,65 +38,21 @@ static const CK_BYTE p384_params[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 
 static CK_BBOOL yes = CK_TRUE;
 static CK_BBOOL no = CK_FALSE;
 
-struct fx {
-	char dir[64];
-	struct ta_config cfg;
-	struct ta *ta;
-	struct ta_client *c;
-};
-
-static void fx_open(struct fx *f)
-{
-	assert_int_equal(ta_open(&f->cfg, &f->ta), CKR_OK);
-	assert_int_equal(ta_client_new(f->ta, &f->c), CKR_OK);
-}
-
-static void fx_close(struct fx *f)
-{
-	ta_client_free(f->c);
-	f->c = NULL;
-	ta_close(f->ta);
-	f->ta = NULL;
-}
-
-static void fx_reopen(struct fx *f)
-{
-	fx_close(f);
-	fx_open(f);
-}
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	static const struct fx_ta_params p = {
+		.name = "test_ta",
+		.label = "test token",
+		.max_pin_failures = MAX_FAILS,
+		.max_sessions = MAX_SESSION,
+	};
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_ta.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->cfg.store_dir = f->dir;
-	f->cfg.pin_kdf_iterations = 1000;
-	f->cfg.max_pin_failures = MAX_FAILS;
-	f->cfg.max_sessions = MAX_SESSION;
-	fx_open(f);
-	*state = f;
-	return 0;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	return fx_ta_setup(state, &p);
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	fx_close(f);
-	nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
+	return fx_ta_teardown(state);
 }
 
 /* --- helpers --- */
@@ -106,50 +61,6 @@ static void label32(CK_UTF8CHAR *out, const char *s)
 {
 	memset(out, ' ', 32);
 	memcpy(out, s, strlen(s));
-}
-
-static CK_SESSION_HANDLE open_session(struct fx *f, bool rw)
-{
-	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
-
-	assert_int_equal(ta_C_OpenSession(f->c, TA_SLOT_ID,
-					  CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0), &h),
-			 CKR_OK);
-	assert_int_not_equal(h, CK_INVALID_HANDLE);
-	return h;
-}
-
-static CK_RV login(struct fx *f, CK_SESSION_HANDLE h, CK_USER_TYPE who, const char *pin)
-{
-	return ta_C_Login(f->c, h, who, (CK_UTF8CHAR_PTR)pin, strlen(pin));
-}
-
-/* Initialise the token and set the user PIN; leaves no session open. */
-static void init_token(struct fx *f)
-{
-	CK_UTF8CHAR label[32];
-	CK_SESSION_HANDLE h;
-
-	label32(label, "test token");
-	assert_int_equal(
-		ta_C_InitToken(f->c, TA_SLOT_ID, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN), label),
-		CKR_OK);
-	h = open_session(f, true);
-	assert_int_equal(login(f, h, CKU_SO, SO_PIN), CKR_OK);
-	assert_int_equal(ta_C_InitPIN(f->c, h, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
-			 CKR_OK);
-	assert_int_equal(ta_C_CloseSession(f->c, h), CKR_OK);
-}
-
-/* An initialised token and a R/W session with the user logged in. */
-static CK_SESSION_HANDLE user_session(struct fx *f)
-{
-	CK_SESSION_HANDLE h;
-
-	init_token(f);
-	h = open_session(f, true);
-	assert_int_equal(login(f, h, CKU_USER, USER_PIN), CKR_OK);
-	return h;
 }
 
 static CK_RV gen_p256(struct fx *f, CK_SESSION_HANDLE h, CK_BBOOL *token, const char *label,

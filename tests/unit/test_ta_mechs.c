@@ -26,10 +26,8 @@
 #include <openssl/params.h>
 #include <openssl/rsa.h>
 
+#include "fixture_ta.h"
 #include "ta.h"
-
-#define SO_PIN	 "so-secret-1"
-#define USER_PIN "user-1234"
 
 static const CK_BYTE p256_params[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 static const CK_BYTE p384_params[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
@@ -38,68 +36,19 @@ static const CK_BYTE ed_params[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
 static CK_BBOOL yes = CK_TRUE;
 static CK_BBOOL no = CK_FALSE;
 
-struct fx {
-	char dir[64];
-	struct ta_config cfg;
-	struct ta *ta;
-	struct ta_client *c;
-	CK_SESSION_HANDLE h; /* R/W, user logged in */
-};
-
-static CK_RV login(struct fx *f, CK_SESSION_HANDLE h, CK_USER_TYPE who, const char *pin)
-{
-	return ta_C_Login(f->c, h, who, (CK_UTF8CHAR_PTR)pin, strlen(pin));
-}
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	CK_UTF8CHAR label[32];
-	CK_SESSION_HANDLE h;
+	static const struct fx_ta_params p = {
+		.name = "test_ta_mechs",
+		.user_session = true,
+	};
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_ta_mechs.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->cfg.store_dir = f->dir;
-	f->cfg.pin_kdf_iterations = 1000;
-	assert_int_equal(ta_open(&f->cfg, &f->ta), CKR_OK);
-	assert_int_equal(ta_client_new(f->ta, &f->c), CKR_OK);
-	memset(label, ' ', sizeof(label));
-	assert_int_equal(
-		ta_C_InitToken(f->c, TA_SLOT_ID, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN), label),
-		CKR_OK);
-	assert_int_equal(
-		ta_C_OpenSession(f->c, TA_SLOT_ID, CKF_SERIAL_SESSION | CKF_RW_SESSION, &h),
-		CKR_OK);
-	assert_int_equal(login(f, h, CKU_SO, SO_PIN), CKR_OK);
-	assert_int_equal(ta_C_InitPIN(f->c, h, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
-			 CKR_OK);
-	assert_int_equal(ta_C_CloseSession(f->c, h), CKR_OK);
-	assert_int_equal(
-		ta_C_OpenSession(f->c, TA_SLOT_ID, CKF_SERIAL_SESSION | CKF_RW_SESSION, &f->h),
-		CKR_OK);
-	assert_int_equal(login(f, f->h, CKU_USER, USER_PIN), CKR_OK);
-	*state = f;
-	return 0;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	return fx_ta_setup(state, &p);
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	ta_client_free(f->c);
-	ta_close(f->ta);
-	nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
+	return fx_ta_teardown(state);
 }
 
 /* --- helpers --- */

@@ -24,10 +24,9 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include "fixture_ta.h"
 #include "ta.h"
 
-#define SO_PIN	    "so-secret-1"
-#define USER_PIN    "user-1234"
 #define MAX_FAILS   3
 #define MAX_SESSION 8
 
@@ -52,104 +51,24 @@ static CK_KEY_TYPE kt_ed = CKK_EC_EDWARDS;
 static CK_KEY_TYPE kt_aes = CKK_AES;
 static CK_KEY_TYPE kt_generic = CKK_GENERIC_SECRET;
 
-struct fx {
-	char dir[64];
-	struct ta_config cfg;
-	struct ta *ta;
-	struct ta_client *c;
-};
-
-static void fx_open(struct fx *f)
-{
-	assert_int_equal(ta_open(&f->cfg, &f->ta), CKR_OK);
-	assert_int_equal(ta_client_new(f->ta, &f->c), CKR_OK);
-}
-
-static void fx_close(struct fx *f)
-{
-	ta_client_free(f->c);
-	f->c = NULL;
-	ta_close(f->ta);
-	f->ta = NULL;
-}
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	static const struct fx_ta_params p = {
+		.name = "test_ta_objects",
+		.label = "objects",
+		.max_pin_failures = MAX_FAILS,
+		.max_sessions = MAX_SESSION,
+	};
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_ta_objects.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->cfg.store_dir = f->dir;
-	f->cfg.pin_kdf_iterations = 1000;
-	f->cfg.max_pin_failures = MAX_FAILS;
-	f->cfg.max_sessions = MAX_SESSION;
-	fx_open(f);
-	*state = f;
-	return 0;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	return fx_ta_setup(state, &p);
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	fx_close(f);
-	nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
+	return fx_ta_teardown(state);
 }
 
 /* --- helpers --- */
-
-static CK_SESSION_HANDLE open_session(struct fx *f, bool rw)
-{
-	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
-
-	assert_int_equal(ta_C_OpenSession(f->c, TA_SLOT_ID,
-					  CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0), &h),
-			 CKR_OK);
-	return h;
-}
-
-static CK_RV login(struct ta_client *c, CK_SESSION_HANDLE h, CK_USER_TYPE who, const char *pin)
-{
-	return ta_C_Login(c, h, who, (CK_UTF8CHAR_PTR)pin, strlen(pin));
-}
-
-static void init_token(struct fx *f)
-{
-	CK_UTF8CHAR label[32];
-	CK_SESSION_HANDLE h;
-
-	memset(label, ' ', sizeof(label));
-	memcpy(label, "objects", 7);
-	assert_int_equal(
-		ta_C_InitToken(f->c, TA_SLOT_ID, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN), label),
-		CKR_OK);
-	h = open_session(f, true);
-	assert_int_equal(login(f->c, h, CKU_SO, SO_PIN), CKR_OK);
-	assert_int_equal(ta_C_InitPIN(f->c, h, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
-			 CKR_OK);
-	assert_int_equal(ta_C_CloseSession(f->c, h), CKR_OK);
-}
-
-static CK_SESSION_HANDLE user_session(struct fx *f)
-{
-	CK_SESSION_HANDLE h;
-
-	init_token(f);
-	h = open_session(f, true);
-	assert_int_equal(login(f->c, h, CKU_USER, USER_PIN), CKR_OK);
-	return h;
-}
 
 static CK_FLAGS token_flags(struct fx *f)
 {
@@ -527,7 +446,7 @@ static void test_4_6_3_x509_certificate(void **state)
 
 	assert_int_equal(ta_C_Logout(f->c, h), CKR_OK);
 	so = h;
-	assert_int_equal(login(f->c, so, CKU_SO, SO_PIN), CKR_OK);
+	assert_int_equal(login(f, so, CKU_SO, SO_PIN), CKR_OK);
 	assert_int_equal(ta_C_CreateObject(f->c, so, trust, 4, &trusted), CKR_OK);
 	assert_int_equal(get_bool(f, so, trusted, CKA_TRUSTED), CK_TRUE);
 	assert_int_equal(ta_C_SetAttributeValue(f->c, so, trusted, &set_id, 1),
@@ -1003,7 +922,7 @@ static void test_5_7_set_attribute_value(void **state)
 	fx_close(f);
 	fx_open(f);
 	h = open_session(f, true);
-	assert_int_equal(login(f->c, h, CKU_USER, USER_PIN), CKR_OK);
+	assert_int_equal(login(f, h, CKU_USER, USER_PIN), CKR_OK);
 	assert_int_equal(ta_C_FindObjectsInit(f->c, h, &good[2], 1), CKR_OK);
 	assert_int_equal(ta_C_FindObjects(f->c, h, &sens, 1, &got), CKR_OK);
 	assert_int_equal(got, 1);
@@ -1056,7 +975,7 @@ static void test_5_7_get_object_size_and_allowed_mechanisms(void **state)
 	fx_close(f);
 	fx_open(f);
 	h = open_session(f, true);
-	assert_int_equal(login(f->c, h, CKU_USER, USER_PIN), CKR_OK);
+	assert_int_equal(login(f, h, CKU_USER, USER_PIN), CKR_OK);
 	assert_int_equal(ta_C_FindObjectsInit(f->c, h, &t[4], 1), CKR_OK);
 	assert_int_equal(ta_C_FindObjects(f->c, h, &a, 1, &got), CKR_OK);
 	assert_int_equal(got, 1);
@@ -1095,14 +1014,14 @@ static void test_5_6_set_pin(void **state)
 	/* In a public session: the user's PIN. */
 	assert_int_equal(set_pin(f, rw, USER_PIN, "new-user-pin"), CKR_OK);
 	assert_int_equal(token_flags(f) & CKF_USER_PIN_COUNT_LOW, 0);
-	assert_int_equal(login(f->c, rw, CKU_USER, USER_PIN), CKR_PIN_INCORRECT);
-	assert_int_equal(login(f->c, rw, CKU_USER, "new-user-pin"), CKR_OK);
+	assert_int_equal(login(f, rw, CKU_USER, USER_PIN), CKR_PIN_INCORRECT);
+	assert_int_equal(login(f, rw, CKU_USER, "new-user-pin"), CKR_OK);
 	/* Logged in as the user: the user's PIN again. */
 	assert_int_equal(set_pin(f, rw, "new-user-pin", USER_PIN), CKR_OK);
 	assert_int_equal(ta_C_Logout(f->c, rw), CKR_OK);
 	/* As the SO (no R/O session may be open): the SO's PIN. */
 	assert_int_equal(ta_C_CloseSession(f->c, ro), CKR_OK);
-	assert_int_equal(login(f->c, rw, CKU_SO, SO_PIN), CKR_OK);
+	assert_int_equal(login(f, rw, CKU_SO, SO_PIN), CKR_OK);
 	assert_int_equal(set_pin(f, rw, USER_PIN, "new-so-pin"), CKR_PIN_INCORRECT);
 	assert_int_equal(set_pin(f, rw, SO_PIN, "new-so-pin"), CKR_OK);
 	assert_int_equal(ta_C_Logout(f->c, rw), CKR_OK);
@@ -1110,10 +1029,10 @@ static void test_5_6_set_pin(void **state)
 	fx_close(f);
 	fx_open(f);
 	rw = open_session(f, true);
-	assert_int_equal(login(f->c, rw, CKU_SO, SO_PIN), CKR_PIN_INCORRECT);
-	assert_int_equal(login(f->c, rw, CKU_SO, "new-so-pin"), CKR_OK);
+	assert_int_equal(login(f, rw, CKU_SO, SO_PIN), CKR_PIN_INCORRECT);
+	assert_int_equal(login(f, rw, CKU_SO, "new-so-pin"), CKR_OK);
 	assert_int_equal(ta_C_Logout(f->c, rw), CKR_OK);
-	assert_int_equal(login(f->c, rw, CKU_USER, USER_PIN), CKR_OK);
+	assert_int_equal(login(f, rw, CKU_USER, USER_PIN), CKR_OK);
 }
 
 /* --- §5.15 C_SeedRandom --- */
@@ -1148,10 +1067,11 @@ static void test_5_6_login_rules_and_pin_flags(void **state)
 	assert_int_equal(ta_C_OpenSession(c2, TA_SLOT_ID, CKF_SERIAL_SESSION | CKF_RW_SESSION, &b),
 			 CKR_OK);
 	/* Each application has its own login state: the SO in one, the user in the other. */
-	assert_int_equal(login(f->c, a, CKU_SO, SO_PIN), CKR_OK);
-	assert_int_equal(login(c2, b, CKU_USER, USER_PIN), CKR_OK);
-	assert_int_equal(login(f->c, a, CKU_USER, USER_PIN), CKR_USER_ANOTHER_ALREADY_LOGGED_IN);
-	assert_int_equal(login(f->c, a, CKU_SO, SO_PIN), CKR_USER_ALREADY_LOGGED_IN);
+	assert_int_equal(login(f, a, CKU_SO, SO_PIN), CKR_OK);
+	assert_int_equal(ta_C_Login(c2, b, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
+			 CKR_OK);
+	assert_int_equal(login(f, a, CKU_USER, USER_PIN), CKR_USER_ANOTHER_ALREADY_LOGGED_IN);
+	assert_int_equal(login(f, a, CKU_SO, SO_PIN), CKR_USER_ALREADY_LOGGED_IN);
 	/* No R/O session beside an SO login. */
 	assert_int_equal(ta_C_OpenSession(f->c, TA_SLOT_ID, CKF_SERIAL_SESSION, &ro),
 			 CKR_SESSION_READ_WRITE_SO_EXISTS);
@@ -1169,26 +1089,26 @@ static void test_5_6_login_rules_and_pin_flags(void **state)
 	assert_int_equal(si.state, CKS_RW_PUBLIC_SESSION);
 	/* An R/O session forbids the SO login. */
 	ro = open_session(f, false);
-	assert_int_equal(login(f->c, a, CKU_SO, SO_PIN), CKR_SESSION_READ_ONLY_EXISTS);
+	assert_int_equal(login(f, a, CKU_SO, SO_PIN), CKR_SESSION_READ_ONLY_EXISTS);
 	assert_int_equal(ta_C_CloseSession(f->c, ro), CKR_OK);
 
 	/* SO PIN failures: count low, final try, locked; persisted before the answer. */
-	assert_int_equal(login(f->c, a, CKU_SO, "bad-so-pin"), CKR_PIN_INCORRECT);
+	assert_int_equal(login(f, a, CKU_SO, "bad-so-pin"), CKR_PIN_INCORRECT);
 	assert_int_not_equal(token_flags(f) & CKF_SO_PIN_COUNT_LOW, 0);
 	assert_int_equal(token_flags(f) & CKF_SO_PIN_FINAL_TRY, 0);
-	assert_int_equal(login(f->c, a, CKU_SO, "bad-so-pin"), CKR_PIN_INCORRECT);
+	assert_int_equal(login(f, a, CKU_SO, "bad-so-pin"), CKR_PIN_INCORRECT);
 	assert_int_not_equal(token_flags(f) & CKF_SO_PIN_FINAL_TRY, 0);
 	ta_client_free(c2);
 	fx_close(f);
 	fx_open(f);
 	a = open_session(f, true);
 	assert_int_not_equal(token_flags(f) & CKF_SO_PIN_FINAL_TRY, 0);
-	assert_int_equal(login(f->c, a, CKU_SO, "bad-so-pin"), CKR_PIN_INCORRECT);
+	assert_int_equal(login(f, a, CKU_SO, "bad-so-pin"), CKR_PIN_INCORRECT);
 	assert_int_not_equal(token_flags(f) & CKF_SO_PIN_LOCKED, 0);
-	assert_int_equal(login(f->c, a, CKU_SO, SO_PIN), CKR_PIN_LOCKED);
+	assert_int_equal(login(f, a, CKU_SO, SO_PIN), CKR_PIN_LOCKED);
 	/* The user's PIN is another matter: a public session still changes it. */
 	assert_int_equal(set_pin(f, a, USER_PIN, "whatever-pin"), CKR_OK);
-	assert_int_equal(login(f->c, a, CKU_USER, "whatever-pin"), CKR_OK);
+	assert_int_equal(login(f, a, CKU_USER, "whatever-pin"), CKR_OK);
 }
 
 int main(void)
