@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/pkcs11_ext.h"
 #include "cli_calls.h"
 #include "cli_conf.h"
 #include "cli_rpc.h"
@@ -322,11 +323,60 @@ static CK_FUNCTION_LIST cli_function_list = {
 	.C_WaitForSlotEvent = cli_C_WaitForSlotEvent,
 };
 
-/* The module's only exported symbol (libteehsm.map). */
+/* The module's entry points, its only exported symbols (libteehsm.map). All three work before
+ * C_Initialize. */
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 {
 	if (!ppFunctionList)
 		return CKR_ARGUMENTS_BAD;
 	*ppFunctionList = &cli_function_list;
+	return CKR_OK;
+}
+
+/* ---- PKCS#11 3.0 interfaces (3.0 Base §5.4) ---- */
+
+/* One interface, the v2.40 list under the standard name. It is not CKF_INTERFACE_FORK_SAFE: a
+ * forked child must call C_Initialize again and shares nothing with its parent. */
+static CK_CHAR cli_interface_name[] = "PKCS 11";
+static CK_INTERFACE cli_interface = {
+	.pInterfaceName = cli_interface_name,
+	.pFunctionList = &cli_function_list,
+	.flags = 0,
+};
+
+CK_RV C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount)
+{
+	if (!pulCount)
+		return CKR_ARGUMENTS_BAD;
+	if (!pInterfacesList) {
+		*pulCount = 1;
+		return CKR_OK;
+	}
+	if (*pulCount < 1) {
+		*pulCount = 1;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	pInterfacesList[0] = cli_interface;
+	*pulCount = 1;
+	return CKR_OK;
+}
+
+/* NULL name and version mean "the default", which is our one interface. The spec gives
+ * CKR_ARGUMENTS_BAD when nothing matches, including flags we cannot honour (any flag). */
+CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVersion,
+		     CK_INTERFACE_PTR_PTR ppInterface, CK_FLAGS flags)
+{
+	if (!ppInterface)
+		return CKR_ARGUMENTS_BAD;
+	*ppInterface = NULL;
+	if (pInterfaceName &&
+	    strcmp((const char *)pInterfaceName, (const char *)cli_interface_name))
+		return CKR_ARGUMENTS_BAD;
+	if (pVersion && (pVersion->major != cli_function_list.version.major ||
+			 pVersion->minor != cli_function_list.version.minor))
+		return CKR_ARGUMENTS_BAD;
+	if (flags & ~cli_interface.flags)
+		return CKR_ARGUMENTS_BAD;
+	*ppInterface = &cli_interface;
 	return CKR_OK;
 }
