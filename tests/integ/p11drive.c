@@ -10,17 +10,27 @@
  *   p11drive destroy        [MODULE] KEY_LABEL     destroy the key pair, check it is gone
  *   p11drive threads        [MODULE] KEY_LABEL     several threads sign at once, one session each
  *   p11drive expect-refused [MODULE]               C_GetSlotList must give CKR_DEVICE_ERROR
+ *   p11drive fork           MODULE                 fork safety, see mode_fork()
+ *   p11drive deadline       MODULE MAX_MS [PORT]   a silent server: CKR_DEVICE_ERROR, no hang
+ *   p11drive restart        MODULE DIR             the server restarts under a live session
  *
  * Environment: TEEHSM_MODULE (module path when not given), TEEHSM_TEST_PIN (user PIN),
  * TEEHSM_TEST_LABEL (expected token label), TEEHSM_TEST_KEY_LABEL (key label when not given).
  * The module itself reads TEEHSM_CONF.
  */
+#include <arpa/inet.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -902,6 +912,283 @@ out:
 	return ok;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Faults: fork, deadlines, server restart (issue 4, "Behaviour under concurrency and faults"). */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/* Generate a P-256 key pair as session objects and read its public point. */
+static int gen_session_key(CK_SESSION_HANDLE sess, const char *label, CK_OBJECT_HANDLE *pub,
+			   CK_OBJECT_HANDLE *priv, CK_BYTE point[P256_POINT_LEN])
+{
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_KEY_TYPE kt = CKK_EC;
+	CK_OBJECT_CLASS pub_cls = CKO_PUBLIC_KEY, priv_cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE pub_tmpl[] = {
+		{ CKA_CLASS, &pub_cls, sizeof(pub_cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_VERIFY, &yes, sizeof(yes) },
+		{ CKA_EC_PARAMS, (void *)p256_params, sizeof(p256_params) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+	};
+	CK_ATTRIBUTE priv_tmpl[] = {
+		{ CKA_CLASS, &priv_cls, sizeof(priv_cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_SIGN, &yes, sizeof(yes) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+	};
+	CK_MECHANISM gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	int ok = 0;
+
+	*pub = *priv = CK_INVALID_HANDLE;
+	CHECK_OK(p11->C_GenerateKeyPair(sess, &gen, pub_tmpl,
+					sizeof(pub_tmpl) / sizeof(pub_tmpl[0]), priv_tmpl,
+					sizeof(priv_tmpl) / sizeof(priv_tmpl[0]), pub, priv));
+	CHECK(*pub != CK_INVALID_HANDLE && *priv != CK_INVALID_HANDLE && *pub != *priv,
+	      "C_GenerateKeyPair returned handles %lu and %lu", *pub, *priv);
+	ok = read_point(sess, *pub, point);
+out:
+	return ok;
+}
+
+/* The child of mode_fork: the module is not initialised here until we say so, and then it is
+ * a connection of our own (the server sees a new client: we must log in again). */
+static int fork_child(CK_SESSION_HANDLE parent_sess)
+{
+	const char *pin = getenv("TEEHSM_TEST_PIN");
+	CK_SESSION_INFO info;
+	CK_SESSION_HANDLE sess = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE pub, priv;
+	CK_BYTE point[P256_POINT_LEN];
+	CK_SLOT_ID slot = 0;
+	CK_ULONG n = 0;
+	int ok = 0, initialized = 0;
+
+	mode = "fork (child)";
+	CHECK_RV(p11->C_GetSlotList(CK_TRUE, NULL, &n), CKR_CRYPTOKI_NOT_INITIALIZED);
+	CHECK_RV(p11->C_GetSessionInfo(parent_sess, &info), CKR_CRYPTOKI_NOT_INITIALIZED);
+	CHECK_RV(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+	initialized = 1; /* init_and_slot's C_Initialize, at worst a harmless extra C_Finalize */
+	if (!init_and_slot(&slot))
+		goto out;
+	CHECK_OK(p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &sess));
+	CHECK_OK(p11->C_GetSessionInfo(sess, &info));
+	CHECK(info.state == CKS_RW_PUBLIC_SESSION,
+	      "the child's new session has state %lu, expected CKS_RW_PUBLIC_SESSION (the "
+	      "parent's login leaked into the child's connection?)",
+	      info.state);
+	CHECK_OK(p11->C_Login(sess, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin)));
+	if (!gen_session_key(sess, "fork-child-key", &pub, &priv, point) ||
+	    !sign_and_verify(sess, priv, point, 0))
+		goto out;
+	CHECK_OK(p11->C_Logout(sess));
+	CHECK_OK(p11->C_CloseSession(sess));
+	CHECK_OK(p11->C_Finalize(NULL));
+	initialized = 0;
+	note("child signed with its own connection");
+	ok = 1;
+out:
+	if (initialized)
+		p11->C_Finalize(NULL);
+	return ok;
+}
+
+static int mode_fork(void)
+{
+	const char *pin = getenv("TEEHSM_TEST_PIN");
+	CK_SLOT_ID slot = 0;
+	CK_SESSION_HANDLE sess = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE pub, priv;
+	CK_BYTE point[P256_POINT_LEN];
+	pid_t pid = -1;
+	int ok = 0, status = 0, rounds = 0;
+
+	CHECK(pin, "TEEHSM_TEST_PIN is not set");
+	if (!init_and_slot(&slot) || !open_login(slot, pin, &sess) ||
+	    !gen_session_key(sess, "fork-parent-key", &pub, &priv, point) ||
+	    !sign_and_verify(sess, priv, point, 0))
+		goto out;
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0)
+		exit(fork_child(sess) ? 0 : 1);
+	/* The parent keeps signing on its connection while the child works, then once more. */
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		CHECK(w >= 0, "waitpid: %s", strerror(errno));
+		if (!sign_and_verify(sess, priv, point, 0))
+			goto out;
+		rounds++;
+		if (w == pid)
+			break;
+	}
+	pid = -1;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "the child failed (wait status 0x%x: %s %d)", status,
+	      WIFEXITED(status) ? "exit" : "signal",
+	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	if (!sign_and_verify(sess, priv, point, 0))
+		goto out;
+	note("parent signed %d times while the child ran, and again after it exited", rounds);
+	CHECK_OK(p11->C_Logout(sess));
+	CHECK_OK(p11->C_CloseSession(sess));
+	ok = 1;
+out:
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	ok &= expect_rv("C_Finalize", p11->C_Finalize(NULL), CKR_OK);
+	return ok;
+}
+
+/* A server that never answers: C_GetSlotList must give CKR_DEVICE_ERROR within max_ms (a guard
+ * against a hang, not a performance bound). With port > 0 the silent server is ours: a socket
+ * listening on 127.0.0.1:port that never accepts — the kernel completes the TCP handshake and
+ * the TLS handshake never starts. Twice: the second call's reconnect must be bounded too. */
+static int mode_deadline(long max_ms, int port)
+{
+	struct sockaddr_in sa;
+	CK_ULONG n = 0;
+	CK_RV rv;
+	double t0, ms;
+	int ok = 0, fd = -1, one = 1, initialized = 0;
+
+	if (port > 0) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		CHECK(fd >= 0, "socket: %s", strerror(errno));
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)port);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		CHECK(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "bind 127.0.0.1:%d: %s",
+		      port, strerror(errno));
+		CHECK(listen(fd, 16) == 0, "listen: %s", strerror(errno));
+		note("listening on 127.0.0.1:%d, never accepting", port);
+	}
+	CHECK_OK(p11->C_Initialize(NULL));
+	initialized = 1;
+	for (int i = 1; i <= 2; i++) {
+		n = 0;
+		t0 = now_ms();
+		rv = p11->C_GetSlotList(CK_FALSE, NULL, &n);
+		ms = now_ms() - t0;
+		note("call %d: C_GetSlotList returned 0x%lx (%s) after %.0f ms", i,
+		     (unsigned long)rv, rv_name(rv), ms);
+		CHECK_RV(rv, CKR_DEVICE_ERROR);
+		CHECK(ms < max_ms, "C_GetSlotList took %.0f ms, more than %ld ms: a hang?", ms,
+		      max_ms);
+	}
+	ok = 1;
+out:
+	if (initialized)
+		ok &= expect_rv("C_Finalize", p11->C_Finalize(NULL), CKR_OK);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Wait (bounded) for file path to exist. */
+static int wait_file(const char *path, int seconds)
+{
+	for (int i = 0; i < seconds * 10; i++) {
+		if (access(path, F_OK) == 0)
+			return 1;
+		usleep(100000);
+	}
+	return 0;
+}
+
+/* The server restarts under a live session: the lost connection's session answers
+ * CKR_DEVICE_REMOVED or CKR_SESSION_HANDLE_INVALID, and the next call reconnects without
+ * C_Finalize. DIR/ready tells the script to restart the server; DIR/restarted says it did. */
+static int mode_restart(const char *dir)
+{
+	const char *pin = getenv("TEEHSM_TEST_PIN");
+	char ready[4096], restarted[4096];
+	CK_SLOT_ID slot = 0;
+	CK_SESSION_HANDLE sess = CK_INVALID_HANDLE, sess2 = CK_INVALID_HANDLE;
+	CK_SESSION_INFO info;
+	CK_OBJECT_HANDLE pub, priv;
+	CK_BYTE point[P256_POINT_LEN];
+	CK_ULONG n = 0;
+	CK_RV rv;
+	FILE *f;
+	int ok = 0, old_ok = 1;
+
+	CHECK(pin, "TEEHSM_TEST_PIN is not set");
+	snprintf(ready, sizeof(ready), "%s/ready", dir);
+	snprintf(restarted, sizeof(restarted), "%s/restarted", dir);
+	if (!init_and_slot(&slot) || !open_login(slot, pin, &sess) ||
+	    !gen_session_key(sess, "restart-key", &pub, &priv, point) ||
+	    !sign_and_verify(sess, priv, point, 0))
+		goto out;
+	f = fopen(ready, "w");
+	CHECK(f, "cannot write %s: %s", ready, strerror(errno));
+	fprintf(f, "ready\n");
+	fclose(f);
+	note("signed; waiting for the server restart");
+	CHECK(wait_file(restarted, 120), "%s did not appear within 120 s", restarted);
+
+	/* The old session belongs to the lost connection. */
+	for (int i = 1; i <= 2; i++) {
+		rv = p11->C_GetSessionInfo(sess, &info);
+		note("old session, call %d after the restart: C_GetSessionInfo returned 0x%lx (%s)",
+		     i, (unsigned long)rv, rv_name(rv));
+		if (rv != CKR_DEVICE_REMOVED && rv != CKR_SESSION_HANDLE_INVALID) {
+			fail("C_GetSessionInfo on the lost connection's session returned 0x%lx "
+			     "(%s), expected CKR_DEVICE_REMOVED or CKR_SESSION_HANDLE_INVALID",
+			     (unsigned long)rv, rv_name(rv));
+			old_ok = 0;
+		}
+	}
+
+	/* The next calls reconnect, without C_Finalize. */
+	CHECK_OK(p11->C_GetSlotList(CK_TRUE, NULL, &n));
+	CHECK(n >= 1, "C_GetSlotList after the restart reports %lu slots", n);
+	CHECK_OK(p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &sess2));
+	CHECK_OK(p11->C_GetSessionInfo(sess2, &info));
+	CHECK(info.state == CKS_RW_PUBLIC_SESSION,
+	      "a new session after the restart has state %lu, expected CKS_RW_PUBLIC_SESSION",
+	      info.state);
+	CHECK_OK(p11->C_Login(sess2, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin)));
+	if (!gen_session_key(sess2, "restart-key-2", &pub, &priv, point) ||
+	    !sign_and_verify(sess2, priv, point, 0))
+		goto out;
+	if (sess2 == sess) {
+		note("the new session got the old session's handle %lu: the old handle now names "
+		     "the new session",
+		     sess);
+	} else {
+		rv = p11->C_GetSessionInfo(sess, &info);
+		if (rv != CKR_DEVICE_REMOVED && rv != CKR_SESSION_HANDLE_INVALID) {
+			fail("after reconnecting, the old session %lu answers C_GetSessionInfo "
+			     "with "
+			     "0x%lx (%s)",
+			     sess, (unsigned long)rv, rv_name(rv));
+			old_ok = 0;
+		}
+	}
+	CHECK_OK(p11->C_Logout(sess2));
+	CHECK_OK(p11->C_CloseSession(sess2));
+	note("reconnected without C_Finalize: new session, login and signature OK");
+	ok = old_ok;
+out:
+	ok &= expect_rv("C_Finalize", p11->C_Finalize(NULL), CKR_OK);
+	return ok;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -910,6 +1197,9 @@ static void usage(void)
 		"       p11drive destroy [MODULE] KEY_LABEL\n"
 		"       p11drive threads [MODULE] KEY_LABEL\n"
 		"       p11drive expect-refused [MODULE]\n"
+		"       p11drive fork MODULE\n"
+		"       p11drive deadline MODULE MAX_MS [SILENT_PORT]\n"
+		"       p11drive restart MODULE DIR\n"
 		"MODULE defaults to $TEEHSM_MODULE, KEY_LABEL to $TEEHSM_TEST_KEY_LABEL.\n"
 		"Needs TEEHSM_CONF (for the module), TEEHSM_TEST_PIN and TEEHSM_TEST_LABEL.\n");
 }
@@ -919,11 +1209,38 @@ int main(int argc, char **argv)
 	const char *module = NULL, *label = NULL;
 	int ok = 0;
 
-	if (argc < 2 || argc > 4) {
+	if (argc < 2 || argc > 5) {
 		usage();
 		return 2;
 	}
 	mode = argv[1];
+	/* The fault modes take their module explicitly. */
+	if (strcmp(mode, "fork") == 0 || strcmp(mode, "deadline") == 0 ||
+	    strcmp(mode, "restart") == 0) {
+		int want = mode[0] == 'f' ? 3 : 4;
+
+		if (argc != want && !(mode[0] == 'd' && argc == 5)) {
+			usage();
+			return 2;
+		}
+		token_slot = strtoul(env_or("TEEHSM_TEST_SLOT", "0"), NULL, 0);
+		if (!load_module(argv[2]))
+			return 1;
+		if (mode[0] == 'f')
+			ok = mode_fork();
+		else if (mode[0] == 'd')
+			ok = mode_deadline(strtol(argv[3], NULL, 10),
+					   argc == 5 ? (int)strtol(argv[4], NULL, 10) : 0);
+		else
+			ok = mode_restart(argv[3]);
+		if (ok)
+			note("OK");
+		return ok ? 0 : 1;
+	}
+	if (argc > 4) {
+		usage();
+		return 2;
+	}
 	/* With a single argument after the mode, it is the label when the module comes from the
 	 * environment and the mode needs a label; otherwise the module. */
 	if (argc == 4) {
