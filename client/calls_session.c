@@ -9,6 +9,8 @@ CK_RV cli_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplicat
 	Teehsm__Request q = TEEHSM__REQUEST__INIT;
 	Teehsm__OpenSessionRequest a = TEEHSM__OPEN_SESSION_REQUEST__INIT;
 	Teehsm__Response *resp = NULL;
+	struct cli_route route = { 0 };
+	struct cli_session s = { 0 };
 	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
 	CK_RV rv = cli_check_initialized();
 
@@ -24,15 +26,33 @@ CK_RV cli_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplicat
 	a.flags = codec_ulong_to_wire(flags);
 	q.call_case = TEEHSM__REQUEST__CALL_OPEN_SESSION;
 	q.open_session = &a;
-	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_OPEN_SESSION, &resp);
-	if (rv == CKR_OK)
-		rv = cli_ulong_from_wire(resp->open_session->session, &h);
-	if (rv == CKR_OK)
-		*phSession = h;
+	rv = cli_call_routed(&q, TEEHSM__RESPONSE__RESULT_OPEN_SESSION, &resp, &route);
+	if (rv != CKR_OK)
+		goto out;
+	s.server = route.server;
+	s.slot = route.slot;
+	s.conn = route.conn;
+	s.remote = resp->open_session->session;
+	rv = cli_session_add(&s, &h);
+	if (rv != CKR_OK) {
+		/* The server has a session nobody can name: close it. */
+		Teehsm__CloseSessionRequest c = TEEHSM__CLOSE_SESSION_REQUEST__INIT;
+		Teehsm__Response *cresp = NULL;
+
+		c.session = s.remote;
+		q.call_case = TEEHSM__REQUEST__CALL_CLOSE_SESSION;
+		q.close_session = &c;
+		cli_call_server(s.server, &q, TEEHSM__RESPONSE__RESULT__NOT_SET, NULL, &cresp);
+		codec_response_free(cresp);
+		goto out;
+	}
+	*phSession = h;
+out:
 	codec_response_free(resp);
 	return rv;
 }
 
+/* A session whose connection is gone is closed already: forgetting it is all there is to do. */
 CK_RV cli_C_CloseSession(CK_SESSION_HANDLE hSession)
 {
 	Teehsm__Request q = TEEHSM__REQUEST__INIT;
@@ -45,6 +65,10 @@ CK_RV cli_C_CloseSession(CK_SESSION_HANDLE hSession)
 	q.close_session = &a;
 	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT__NOT_SET, &resp);
 	codec_response_free(resp);
+	if (rv == CKR_DEVICE_REMOVED)
+		rv = CKR_OK;
+	if (rv == CKR_OK || rv == CKR_SESSION_HANDLE_INVALID)
+		cli_session_forget(hSession);
 	return rv;
 }
 
@@ -60,6 +84,8 @@ CK_RV cli_C_CloseAllSessions(CK_SLOT_ID slotID)
 	q.close_all_sessions = &a;
 	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT__NOT_SET, &resp);
 	codec_response_free(resp);
+	if (rv == CKR_OK)
+		cli_session_forget_slot(slotID);
 	return rv;
 }
 
@@ -69,6 +95,7 @@ CK_RV cli_C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo
 	Teehsm__GetSessionInfoRequest a = TEEHSM__GET_SESSION_INFO_REQUEST__INIT;
 	Teehsm__Response *resp = NULL;
 	const Teehsm__SessionInfo *w = NULL;
+	struct cli_route route = { 0 };
 	CK_SESSION_INFO info;
 	CK_RV rv = cli_check_initialized();
 
@@ -79,15 +106,17 @@ CK_RV cli_C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo
 	a.session = codec_ulong_to_wire(hSession);
 	q.call_case = TEEHSM__REQUEST__CALL_GET_SESSION_INFO;
 	q.get_session_info = &a;
-	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_GET_SESSION_INFO, &resp);
+	rv = cli_call_routed(&q, TEEHSM__RESPONSE__RESULT_GET_SESSION_INFO, &resp, &route);
 	if (rv != CKR_OK)
 		goto out;
 	w = resp->get_session_info->info;
 	memset(&info, 0, sizeof(info));
-	if (cli_ulong_from_wire(w->slot_id, &info.slotID) != CKR_OK ||
-	    cli_ulong_from_wire(w->state, &info.state) != CKR_OK ||
+	/* The session's slot is the one the application opened it in. */
+	info.slotID = route.slot;
+	if (cli_ulong_from_wire(w->state, &info.state) != CKR_OK ||
 	    cli_ulong_from_wire(w->flags, &info.flags) != CKR_OK ||
-	    cli_ulong_from_wire(w->device_error, &info.ulDeviceError) != CKR_OK) {
+	    cli_ulong_from_wire(w->device_error, &info.ulDeviceError) != CKR_OK ||
+	    cli_slot_from_server(route.server, w->slot_id) != route.slot) {
 		rv = CKR_DEVICE_ERROR;
 		goto out;
 	}

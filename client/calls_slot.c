@@ -1,6 +1,9 @@
 /* §5.5 Slot and token management, forwarded to teehsmd. */
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "cli_calls.h"
 
 static CK_RV slot_info_from_wire(CK_SLOT_INFO *dst, const Teehsm__SlotInfo *w)
@@ -57,35 +60,113 @@ static CK_RV token_info_from_wire(CK_TOKEN_INFO *dst, const Teehsm__TokenInfo *w
 	return CKR_OK;
 }
 
-CK_RV cli_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
+/* The slots of one server in the application's numbering, appended to *list (of *n, room for
+ * *cap): CKR_OK, or why the server could not say. Slots the numbering cannot show are left out
+ * (logged). */
+static CK_RV server_slots(size_t server, CK_BBOOL tokenPresent, CK_SLOT_ID **list, size_t *n,
+			  size_t *cap)
 {
 	Teehsm__Request q = TEEHSM__REQUEST__INIT;
 	Teehsm__GetSlotListRequest a = TEEHSM__GET_SLOT_LIST_REQUEST__INIT;
 	Teehsm__Response *resp = NULL;
 	const Teehsm__GetSlotListResponse *r = NULL;
-	CK_RV rv = cli_check_initialized();
+	uint64_t room = 16;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	a.token_present = tokenPresent != CK_FALSE;
+	q.call_case = TEEHSM__REQUEST__CALL_GET_SLOT_LIST;
+	q.get_slot_list = &a;
+	/* Ask for the list with room to spare; a server with more slots says how many. */
+	for (int tries = 0; tries < 3; tries++) {
+		a.has_out_len = 1;
+		a.out_len = room;
+		codec_response_free(resp);
+		rv = cli_call_server(server, &q, TEEHSM__RESPONSE__RESULT_GET_SLOT_LIST, NULL,
+				     &resp);
+		if (rv != CKR_BUFFER_TOO_SMALL)
+			break;
+		if (!resp || resp->result_case != TEEHSM__RESPONSE__RESULT_GET_SLOT_LIST ||
+		    resp->get_slot_list->out_len <= room ||
+		    resp->get_slot_list->out_len > CODEC_DEFAULT_MAX_FRAME) {
+			rv = CKR_DEVICE_ERROR;
+			goto out;
+		}
+		room = resp->get_slot_list->out_len;
+	}
+	if (rv != CKR_OK)
+		goto out;
+	r = resp->get_slot_list;
+	if (r->out_len != r->n_slots || r->n_slots > room) {
+		rv = CKR_DEVICE_ERROR;
+		goto out;
+	}
+	for (size_t i = 0; i < r->n_slots; i++) {
+		if (!cli_slot_presentable(r->slots[i])) {
+			log_error("server %zu reports slot %" PRIu64 ", beyond the %lu this module "
+				  "can show per server: left out",
+				  server, r->slots[i], (unsigned long)1 << CLI_SLOT_SHIFT);
+			continue;
+		}
+		if (*n == *cap) {
+			size_t c = *cap ? *cap * 2 : 8;
+			CK_SLOT_ID *v = realloc(*list, c * sizeof(*v));
+
+			if (!v) {
+				rv = CKR_HOST_MEMORY;
+				goto out;
+			}
+			*list = v;
+			*cap = c;
+		}
+		(*list)[(*n)++] = cli_slot_from_server(server, r->slots[i]);
+	}
+	rv = CKR_OK;
+out:
+	codec_response_free(resp);
+	return rv;
+}
+
+/* The slots of every server, in the order of the config. A server that cannot be reached
+ * contributes none (the others still answer); only when no server answers is the call an
+ * error. */
+CK_RV cli_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
+{
+	struct cli_rpc *const *srv = NULL;
+	CK_SLOT_ID *list = NULL;
+	size_t nsrv = 0, n = 0, cap = 0, answered = 0;
+	CK_RV rv = cli_begin(&srv, &nsrv), first_err = CKR_OK;
 
 	if (rv != CKR_OK)
 		return rv;
+	cli_end(); /* only the count was needed; each call below counts itself */
 	if (!pulCount)
 		return CKR_ARGUMENTS_BAD;
-	a.token_present = tokenPresent != CK_FALSE;
-	cli_out_len_to_wire(&a.has_out_len, &a.out_len, pSlotList, pulCount);
-	q.call_case = TEEHSM__REQUEST__CALL_GET_SLOT_LIST;
-	q.get_slot_list = &a;
-	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_GET_SLOT_LIST, &resp);
-	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
-		goto out;
-	if (resp->result_case != TEEHSM__RESPONSE__RESULT_GET_SLOT_LIST) {
-		rv = CKR_DEVICE_ERROR; /* the count must come back with CKR_BUFFER_TOO_SMALL */
+	for (size_t i = 0; i < nsrv; i++) {
+		rv = server_slots(i, tokenPresent, &list, &n, &cap);
+		if (rv == CKR_OK) {
+			answered++;
+		} else {
+			if (first_err == CKR_OK)
+				first_err = rv;
+			log_debug("server %zu: C_GetSlotList: rv 0x%lx: its slots are left out", i,
+				  rv);
+			if (rv == CKR_HOST_MEMORY || rv == CKR_CRYPTOKI_NOT_INITIALIZED)
+				goto out;
+		}
+	}
+	if (!answered) {
+		rv = first_err;
 		goto out;
 	}
-	r = resp->get_slot_list;
-	if (cli_ulongs_from_wire(rv, pSlotList, pulCount, r->out_len, r->slots, r->n_slots) !=
-	    CKR_OK)
-		rv = CKR_DEVICE_ERROR;
+	if (pSlotList && *pulCount < n)
+		rv = CKR_BUFFER_TOO_SMALL;
+	else
+		rv = CKR_OK;
+	if (rv == CKR_OK && pSlotList && n)
+		memcpy(pSlotList, list, n * sizeof(*list));
+	*pulCount = n;
 out:
-	codec_response_free(resp);
+	free(list);
 	return rv;
 }
 

@@ -10,17 +10,66 @@
 #include <p11-kit/pkcs11.h>
 
 #include "proto/codec.h"
+#include "cli_sessions.h"
 
-/* ---- helpers (module.c, calls_common.c) ---- */
+/* ---- Slots and sessions ----
+ * The module may talk to several servers (one per `server` line). The application sees the
+ * tokens of server i in slots i * 2^CLI_SLOT_SHIFT + the server's own slot number (so with one
+ * server the numbers are the server's), and sessions under the module's own handles
+ * (cli_sessions.h), each bound to the server and connection it was opened on. Object handles
+ * are the server's: an object is only ever named together with a session. */
+#define CLI_SLOT_SHIFT 16
+
+struct cli_rpc;
+
+/* Where a call went. */
+struct cli_route {
+	size_t server;	 /* index of the server */
+	CK_SLOT_ID slot; /* the application's slot id (of the session, for session calls) */
+	uint64_t conn;	 /* the connection it went over (0 when it reached none) */
+};
+
+/* ---- helpers (module.c, route.c, calls_common.c) ---- */
 
 /* CKR_OK when C_Initialize was called in this process and C_Finalize has not been, else
  * CKR_CRYPTOKI_NOT_INITIALIZED (also in a forked child that did not call C_Initialize). */
 CK_RV cli_check_initialized(void);
 
-/* Send q to the server and wait for its answer, as cli_rpc_call (cli_rpc.h) does, on the
- * module's connection; CKR_CRYPTOKI_NOT_INITIALIZED (and *resp NULL) when not initialised.
- * The caller frees *resp with codec_response_free. */
+/* Begin a call on the module's servers: CKR_OK with srv[0..n) set, the call counted busy
+ * (C_Finalize waits for it) until cli_end(); else CKR_CRYPTOKI_NOT_INITIALIZED. */
+CK_RV cli_begin(struct cli_rpc *const **srv, size_t *n);
+void cli_end(void);
+
+/* The session table (module.c, under the module's lock): look up (CKR_OK with *out a copy, or
+ * CKR_SESSION_HANDLE_INVALID), add (CKR_OK with *out the new handle, CKR_SESSION_COUNT,
+ * CKR_HOST_MEMORY), forget one handle, forget every session of an application slot. */
+CK_RV cli_session_get(CK_SESSION_HANDLE h, struct cli_session *out);
+CK_RV cli_session_add(const struct cli_session *s, CK_SESSION_HANDLE *out);
+void cli_session_forget(CK_SESSION_HANDLE h);
+void cli_session_forget_slot(CK_SLOT_ID slot);
+
+/* The application's slot id of server's slot remote; whether remote can be shown at all (it
+ * must be below 2^CLI_SLOT_SHIFT). */
+CK_SLOT_ID cli_slot_from_server(size_t server, uint64_t remote);
+int cli_slot_presentable(uint64_t remote);
+
+/* Send q to the server its session or slot (field 1 of the call, as the application's handle)
+ * belongs to, with the server's handle in its place, and wait for the answer as cli_rpc_call
+ * (cli_rpc.h) does. A session call goes over the session's connection only (CKR_DEVICE_REMOVED
+ * when it is gone); a slot call may connect. CKR_SESSION_HANDLE_INVALID or CKR_SLOT_ID_INVALID
+ * for a handle the module does not know, CKR_CRYPTOKI_NOT_INITIALIZED (and *resp NULL) when not
+ * initialised. q is as it was on return. route (may be NULL) tells where the call went. The
+ * caller frees *resp with codec_response_free. */
+CK_RV cli_call_routed(Teehsm__Request *q, Teehsm__Response__ResultCase want,
+		      Teehsm__Response **resp, struct cli_route *route);
+
+/* cli_call_routed without the route. */
 CK_RV cli_call(Teehsm__Request *q, Teehsm__Response__ResultCase want, Teehsm__Response **resp);
+
+/* Send q, which names no session or slot (C_GetSlotList), to server number `server`.
+ * conn_used (may be NULL) is set as cli_rpc_call sets it. */
+CK_RV cli_call_server(size_t server, Teehsm__Request *q, Teehsm__Response__ResultCase want,
+		      uint64_t *conn_used, Teehsm__Response **resp);
 
 /* A number from the server that must fit a CK_ULONG: CKR_OK, or CKR_DEVICE_ERROR. */
 CK_RV cli_ulong_from_wire(uint64_t v, CK_ULONG *out);

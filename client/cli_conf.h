@@ -5,16 +5,26 @@
 #ifndef TEEHSM_CLIENT_CLI_CONF_H
 #define TEEHSM_CLIENT_CLI_CONF_H
 
-#define CLI_DEFAULT_PORT "5705"
+#include <stddef.h>
 
-struct cli_conf {
-	char *host;	   /* from `server`, without brackets */
+#define CLI_DEFAULT_PORT "5705"
+#define CLI_MAX_SERVERS	 64
+
+/* One `server` line. */
+struct cli_server_conf {
+	char *host;	   /* without brackets */
 	char *port;	   /* decimal, 1..65535 */
 	char *server_name; /* the name the server certificate must carry */
 	int name_is_ip;	   /* server_name is an IPv4 or IPv6 literal */
-	char *ca;	   /* CA bundle, resolved against the config file's directory */
-	char *cert;	   /* client certificate chain, or NULL */
-	char *key;	   /* client private key, or NULL (set exactly when cert is) */
+	unsigned line;	   /* of the config file, for messages */
+};
+
+struct cli_conf {
+	struct cli_server_conf *servers; /* in the order of the file; at least one */
+	size_t n_servers;
+	char *ca;   /* CA bundle, resolved against the config file's directory */
+	char *cert; /* client certificate chain, or NULL */
+	char *key;  /* client private key, or NULL (set exactly when cert is) */
 	unsigned long connect_timeout_ms;
 	unsigned long call_timeout_ms;
 };

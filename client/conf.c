@@ -1,4 +1,4 @@
-/* The client config: `server`, `server_name`, `ca`, `cert`, `key` and the two timeouts. */
+/* The client config: `server` lines, `server_name`, `ca`, `cert`, `key` and the two timeouts. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +15,12 @@ void cli_conf_free(struct cli_conf *c)
 {
 	if (!c)
 		return;
-	free(c->host);
-	free(c->port);
-	free(c->server_name);
+	for (size_t i = 0; i < c->n_servers; i++) {
+		free(c->servers[i].host);
+		free(c->servers[i].port);
+		free(c->servers[i].server_name);
+	}
+	free(c->servers);
 	free(c->ca);
 	free(c->cert);
 	free(c->key);
@@ -72,36 +75,137 @@ static int host_valid(const char *h, size_t len, int bracketed)
 	return len > 0;
 }
 
-/* "host:port", "[v6addr]:port", or either without ":port" (the default port). */
-static int parse_server(const char *v, struct cli_conf *out)
+/* "host:port", "[v6addr]:port", or either without ":port" (the default port), of len bytes. */
+static int parse_address(const char *v, size_t vlen, struct cli_server_conf *out)
 {
-	const char *host = v, *host_end = NULL, *port = NULL;
+	const char *end = v + vlen, *host = v, *host_end = NULL, *port = NULL;
+	char portbuf[8];
 
 	if (v[0] == '[') {
 		host = v + 1;
-		host_end = strchr(host, ']');
+		host_end = memchr(host, ']', (size_t)(end - host));
 		if (!host_end)
 			return -1;
-		if (host_end[1] == ':')
+		if (host_end + 1 < end && host_end[1] == ':')
 			port = host_end + 2;
-		else if (host_end[1] != '\0')
+		else if (host_end + 1 != end)
 			return -1;
 	} else {
-		host_end = strrchr(v, ':');
+		host_end = memchr(v, ':', vlen);
 		/* A bare IPv6 address is ambiguous: it must be written in brackets. */
-		if (host_end && strchr(v, ':') != host_end)
+		if (host_end && memchr(host_end + 1, ':', (size_t)(end - host_end - 1)))
 			return -1;
 		if (host_end)
 			port = host_end + 1;
 		else
-			host_end = v + strlen(v);
+			host_end = end;
+	}
+	if (port) {
+		if ((size_t)(end - port) >= sizeof(portbuf))
+			return -1;
+		memcpy(portbuf, port, (size_t)(end - port));
+		portbuf[end - port] = '\0';
 	}
 	if (!host_valid(host, (size_t)(host_end - host), v[0] == '[') ||
-	    (port && !port_valid(port)))
+	    (port && !port_valid(portbuf)))
 		return -1;
 	out->host = strndup(host, (size_t)(host_end - host));
-	out->port = strdup(port ? port : CLI_DEFAULT_PORT);
+	out->port = strdup(port ? portbuf : CLI_DEFAULT_PORT);
 	return out->host && out->port ? 0 : -2;
+}
+
+/* A server_name value: a DNS name or an IP address, "[v6]" accepted. NULL on allocation
+ * failure. */
+static char *name_dup(const char *v, size_t len)
+{
+	if (len > 2 && v[0] == '[' && v[len - 1] == ']')
+		return strndup(v + 1, len - 2);
+	return strndup(v, len);
+}
+
+/* One `server` line: "ADDRESS [SERVER_NAME]". The name defaults to the file's server_name,
+ * else to the host. 0, -1 (malformed, reported), -2 (out of memory). */
+static int parse_server(const struct conf *c, const struct conf_entry *e, const char *def_name,
+			struct cli_server_conf *out)
+{
+	const char *v = e->value, *sp = v + strcspn(v, " \t"), *name = sp + strspn(sp, " \t");
+	size_t name_len = strcspn(name, " \t");
+	int r;
+
+	out->line = e->line;
+	if (name[name_len] != '\0' || !*v) {
+		log_error("%s:%u: server '%.128s' is not 'host:port [server_name]'", c->path,
+			  e->line, v);
+		return -1;
+	}
+	r = parse_address(v, (size_t)(sp - v), out);
+	if (r == -1)
+		log_error("%s:%u: server '%.128s' is not host:port or [IPv6]:port", c->path,
+			  e->line, v);
+	if (r)
+		return r;
+	if (name_len)
+		out->server_name = name_dup(name, name_len);
+	else
+		out->server_name =
+			def_name ? name_dup(def_name, strlen(def_name)) : strdup(out->host);
+	if (!out->server_name)
+		return -2;
+	out->name_is_ip = is_ip_literal(out->server_name);
+	return 0;
+}
+
+/* Every `server` line, in order: 0, or -1 with the reason on stderr. */
+static int parse_servers(const struct conf *c, struct cli_conf *cc)
+{
+	const char *def_name = conf_get(c, "server_name");
+	size_t n = 0;
+
+	if (def_name && !*def_name) {
+		log_error("%s:%u: server_name is empty", c->path, conf_line(c, "server_name"));
+		return -1;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		n += strcmp(c->entries[i].key, "server") == 0;
+	if (n == 0) {
+		log_error("%s: 'server' is required (host:port of teehsmd)", c->path);
+		return -1;
+	}
+	if (n > CLI_MAX_SERVERS) {
+		log_error("%s: %zu 'server' lines; at most %d are supported", c->path, n,
+			  CLI_MAX_SERVERS);
+		return -1;
+	}
+	cc->servers = calloc(n, sizeof(*cc->servers));
+	if (!cc->servers)
+		goto nomem;
+	for (size_t i = 0; i < c->n; i++) {
+		struct cli_server_conf *s = &cc->servers[cc->n_servers];
+		int r;
+
+		if (strcmp(c->entries[i].key, "server"))
+			continue;
+		cc->n_servers++;
+		r = parse_server(c, &c->entries[i], def_name, s);
+		if (r == -2)
+			goto nomem;
+		if (r)
+			return -1;
+		/* The same server twice would show its tokens twice. */
+		for (size_t j = 0; j + 1 < cc->n_servers; j++) {
+			const struct cli_server_conf *o = &cc->servers[j];
+
+			if (!strcmp(o->host, s->host) && !strcmp(o->port, s->port)) {
+				log_error("%s:%u: server %s:%s is already named on line %u",
+					  c->path, s->line, s->host, s->port, o->line);
+				return -1;
+			}
+		}
+	}
+	return 0;
+nomem:
+	log_error("%s: out of memory", c->path);
+	return -1;
 }
 
 /* A path value resolved against the config file's directory; NULL with *err set on failure. */
@@ -130,8 +234,7 @@ int cli_conf_load(const char *path, struct cli_conf **out)
 	struct conf *c = NULL;
 	struct cli_conf *cc = NULL;
 	char err[512];
-	const char *v = NULL;
-	int bad = 0, ret = -1, r;
+	int bad = 0, ret = -1;
 
 	*out = NULL;
 	if (conf_load(path, &c, err, sizeof(err)) ||
@@ -145,35 +248,8 @@ int cli_conf_load(const char *path, struct cli_conf **out)
 		goto out;
 	}
 
-	v = conf_get(c, "server");
-	if (!v) {
-		log_error("%s: 'server' is required (host:port of teehsmd)", path);
+	if (parse_servers(c, cc))
 		goto out;
-	}
-	r = parse_server(v, cc);
-	if (r) {
-		if (r == -2)
-			log_error("%s: out of memory", path);
-		else
-			log_error("%s:%u: server '%.128s' is not host:port or [IPv6]:port", path,
-				  conf_line(c, "server"), v);
-		goto out;
-	}
-
-	v = conf_get(c, "server_name");
-	if (v && !*v) {
-		log_error("%s:%u: server_name is empty", path, conf_line(c, "server_name"));
-		goto out;
-	}
-	if (v && v[0] == '[' && strlen(v) > 2 && v[strlen(v) - 1] == ']')
-		cc->server_name = strndup(v + 1, strlen(v) - 2);
-	else
-		cc->server_name = strdup(v ? v : cc->host);
-	if (!cc->server_name) {
-		log_error("%s: out of memory", path);
-		goto out;
-	}
-	cc->name_is_ip = is_ip_literal(cc->server_name);
 
 	cc->ca = conf_file(c, "ca", &bad);
 	cc->cert = conf_file(c, "cert", &bad);

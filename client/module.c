@@ -1,12 +1,14 @@
 /*
  * The module: its function list, C_Initialize/C_Finalize/C_GetInfo/C_GetFunctionList, and the
- * one piece of global state, the connection of this process to teehsmd.
+ * module's global state: the servers of its config (one cli_rpc each) and the session table.
  *
- * Threads: g_lock guards the state below and is never held while talking to the server; a
- * call counts itself busy instead, and C_Finalize waits for the busy calls to end.
+ * Threads: g_lock guards the state below and is never held while talking to a server; a call
+ * counts itself busy instead, and C_Finalize waits for the busy calls to end.
  * Fork: the state belongs to the process that called C_Initialize. A forked child sees the
  * module as not initialised until it calls C_Initialize itself, which forgets the parent's
- * connection without a word on it (the parent keeps using it).
+ * connections without a word on them (the parent keeps using them).
+ * Messages: only with TEEHSM_DEBUG set, except the reason C_Initialize fails (a config error),
+ * which is always printed: without it nobody could tell why the module does not start.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -19,16 +21,19 @@
 #include "cli_calls.h"
 #include "cli_conf.h"
 #include "cli_rpc.h"
+#include "cli_sessions.h"
 #include "cli_tls.h"
 #include "transport.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_idle = PTHREAD_COND_INITIALIZER;
-static struct cli_rpc *g_rpc;	 /* set from C_Initialize to C_Finalize */
-static pid_t g_pid;		 /* the process that called C_Initialize */
-static unsigned long g_busy;	 /* calls using g_rpc now */
-static int g_finalizing;	 /* C_Finalize is waiting for the busy calls */
-static struct cli_rpc *g_orphan; /* a parent's connection a child could not free */
+static struct cli_rpc **g_srv; /* one per server; set from C_Initialize to C_Finalize */
+static size_t g_nsrv;
+static struct cli_sessions g_sessions;
+static pid_t g_pid;		   /* the process that called C_Initialize */
+static unsigned long g_busy;	   /* calls using g_srv now */
+static int g_finalizing;	   /* C_Finalize is waiting for the busy calls */
+static struct cli_rpc **g_orphans; /* parent connections a child could not free */
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
 /* ---- fork ---- */
@@ -62,7 +67,7 @@ static void register_atfork(void)
 
 static int initialized_here(void)
 {
-	return g_rpc && !g_finalizing && g_pid == getpid();
+	return g_srv && !g_finalizing && g_pid == getpid();
 }
 
 /* ---- state ---- */
@@ -78,99 +83,216 @@ CK_RV cli_check_initialized(void)
 	return rv;
 }
 
-CK_RV cli_call(Teehsm__Request *q, Teehsm__Response__ResultCase want, Teehsm__Response **resp)
+CK_RV cli_begin(struct cli_rpc *const **srv, size_t *n)
 {
-	struct cli_rpc *rpc = NULL;
 	CK_RV rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 
-	*resp = NULL;
+	*srv = NULL;
+	*n = 0;
 	pthread_mutex_lock(&g_lock);
 	if (initialized_here()) {
-		rpc = g_rpc;
+		*srv = g_srv;
+		*n = g_nsrv;
 		g_busy++;
+		rv = CKR_OK;
 	}
-	pthread_mutex_unlock(&g_lock);
-	if (!rpc)
-		return rv;
-	rv = cli_rpc_call(rpc, q, want, resp);
-	pthread_mutex_lock(&g_lock);
-	if (--g_busy == 0)
-		pthread_cond_broadcast(&g_idle);
 	pthread_mutex_unlock(&g_lock);
 	return rv;
 }
 
-/* C_Initialize proper, with g_lock held: on transport t (owned), or on the TLS transport the
- * file named by TEEHSM_CONF describes when t is NULL. */
-static CK_RV initialize_locked(struct cli_transport *t)
+void cli_end(void)
+{
+	pthread_mutex_lock(&g_lock);
+	if (--g_busy == 0)
+		pthread_cond_broadcast(&g_idle);
+	pthread_mutex_unlock(&g_lock);
+}
+
+CK_RV cli_session_get(CK_SESSION_HANDLE h, struct cli_session *out)
+{
+	const struct cli_session *s = NULL;
+	CK_RV rv = CKR_SESSION_HANDLE_INVALID;
+
+	pthread_mutex_lock(&g_lock);
+	s = cli_sessions_find(&g_sessions, h);
+	if (s) {
+		*out = *s;
+		rv = CKR_OK;
+	}
+	pthread_mutex_unlock(&g_lock);
+	return rv;
+}
+
+CK_RV cli_session_add(const struct cli_session *s, CK_SESSION_HANDLE *out)
+{
+	CK_RV rv = CKR_OK;
+
+	pthread_mutex_lock(&g_lock);
+	if (cli_sessions_add(&g_sessions, s, out))
+		rv = g_sessions.n >= CLI_MAX_SESSIONS ? CKR_SESSION_COUNT : CKR_HOST_MEMORY;
+	pthread_mutex_unlock(&g_lock);
+	return rv;
+}
+
+void cli_session_forget(CK_SESSION_HANDLE h)
+{
+	pthread_mutex_lock(&g_lock);
+	cli_sessions_remove(&g_sessions, h);
+	pthread_mutex_unlock(&g_lock);
+}
+
+void cli_session_forget_slot(CK_SLOT_ID slot)
+{
+	pthread_mutex_lock(&g_lock);
+	cli_sessions_remove_slot(&g_sessions, slot);
+	pthread_mutex_unlock(&g_lock);
+}
+
+static void free_servers(struct cli_rpc **srv, size_t n)
+{
+	for (size_t i = 0; srv && i < n; i++)
+		cli_rpc_free(srv[i]);
+	free(srv);
+}
+
+/* In a forked child: forget the parent's servers. One a parent thread was using at the fork
+ * may be half-written; it is kept (reachable) rather than freed, and its fd stays open here
+ * until exit or exec (it is close-on-exec). */
+static void forget_parent_servers(void)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < g_nsrv; i++)
+		if (cli_rpc_free_in_child(g_srv[i]))
+			g_srv[kept++] = g_srv[i];
+	if (kept) {
+		g_srv[kept] = NULL; /* g_srv has room for g_nsrv + 1 */
+		g_orphans = g_srv;
+	} else {
+		free(g_srv);
+	}
+	g_srv = NULL;
+	g_nsrv = 0;
+	cli_sessions_clear(&g_sessions);
+}
+
+/* The transports of the servers TEEHSM_CONF names: CKR_OK with t[0..*n) set (each owned by the
+ * caller), or CKR_GENERAL_ERROR with the reason on stderr (CKR_HOST_MEMORY). t has room for
+ * CLI_MAX_SERVERS. */
+static CK_RV transports_from_conf(struct cli_transport **t, size_t *n)
 {
 	struct cli_conf *conf = NULL;
-	struct cli_rpc *rpc = NULL;
-	const char *path = NULL;
+	SSL_CTX *ctx = NULL;
+	const char *path = getenv("TEEHSM_CONF");
 	CK_RV rv = CKR_GENERAL_ERROR;
 
+	*n = 0;
+	if (!path || !*path) {
+		log_error("TEEHSM_CONF is not set: point it at a client config (see "
+			  "deploy/client.conf.example)");
+		goto out;
+	}
+	if (cli_conf_load(path, &conf))
+		goto out;
+	rv = cli_tls_ctx_new(conf, &ctx);
+	if (rv != CKR_OK)
+		goto out;
+	for (*n = 0; *n < conf->n_servers; (*n)++) {
+		rv = cli_tls_transport_new(conf, *n, ctx, &t[*n]);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	rv = CKR_OK;
+out:
+	if (rv != CKR_OK) {
+		for (size_t i = 0; i < *n; i++)
+			t[i]->ops->free(t[i]);
+		*n = 0;
+	}
+	SSL_CTX_free(ctx);
+	cli_conf_free(conf);
+	return rv;
+}
+
+/* C_Initialize proper, with g_lock held: on the n (1..CLI_MAX_SERVERS) transports given (owned),
+ * or on the TLS transports of TEEHSM_CONF when given is NULL. */
+static CK_RV initialize_locked(struct cli_transport *const *given, size_t n)
+{
+	struct cli_transport *t[CLI_MAX_SERVERS] = { NULL };
+	struct cli_rpc **srv = NULL;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	for (size_t i = 0; given && i < n; i++)
+		t[i] = given[i];
 	if (initialized_here()) {
 		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 		goto out;
 	}
-	if (g_rpc) {
-		/* A forked child: the connection is the parent's. */
-		if (cli_rpc_free_in_child(g_rpc))
-			/* XXX: a parent thread was mid-call at fork; its state may be half-written,
-			 * so it is kept (reachable) rather than freed, and its fd stays open here
-			 * until exit or exec (it is close-on-exec). */
-			g_orphan = g_rpc;
-		g_rpc = NULL;
-	}
-	if (!t) {
-		path = getenv("TEEHSM_CONF");
-		if (!path || !*path) {
-			log_error("TEEHSM_CONF is not set: point it at a client config (see "
-				  "deploy/client.conf.example)");
-			goto out;
-		}
-		if (cli_conf_load(path, &conf))
-			goto out;
-		rv = cli_tls_transport_new(conf, &t);
-		conf = NULL; /* the transport owns it, or freed it */
+	if (g_srv)
+		forget_parent_servers(); /* a forked child: the connections are the parent's */
+	if (!given) {
+		rv = transports_from_conf(t, &n);
 		if (rv != CKR_OK)
 			goto out;
 	}
-	rpc = cli_rpc_new(t);
-	t = NULL; /* rpc owns it, or freed it */
-	if (!rpc) {
-		rv = CKR_HOST_MEMORY;
+	rv = CKR_HOST_MEMORY;
+	srv = calloc(n + 1, sizeof(*srv));
+	if (!srv)
 		goto out;
+	for (size_t i = 0; i < n; i++) {
+		srv[i] = cli_rpc_new(t[i]);
+		t[i] = NULL; /* the rpc owns it, or freed it */
+		if (!srv[i])
+			goto out;
 	}
-	g_rpc = rpc;
+	g_srv = srv;
+	srv = NULL; /* the module owns it now */
+	g_nsrv = n;
 	g_pid = getpid();
 	g_busy = 0;
 	g_finalizing = 0;
 	rv = CKR_OK;
 out:
-	if (t)
-		t->ops->free(t);
+	free_servers(srv, n);
+	for (size_t i = 0; i < CLI_MAX_SERVERS; i++)
+		if (t[i])
+			t[i]->ops->free(t[i]);
 	return rv;
 }
 
-static CK_RV initialize(struct cli_transport *t)
+static CK_RV initialize(struct cli_transport *const *t, size_t n)
 {
+	int debug = getenv("TEEHSM_DEBUG") != NULL;
 	CK_RV rv = CKR_GENERAL_ERROR;
 
 	pthread_once(&g_atfork_once, register_atfork);
-	if (getenv("TEEHSM_DEBUG"))
-		log_set_level(LOG_LVL_DEBUG);
+	/* Why C_Initialize fails is always said; the rest only when asked for. */
+	log_set_level(debug ? LOG_LVL_DEBUG : LOG_LVL_ERROR);
 	pthread_mutex_lock(&g_lock);
-	rv = initialize_locked(t);
+	rv = initialize_locked(t, n);
 	pthread_mutex_unlock(&g_lock);
+	if (!debug)
+		log_set_level(LOG_LVL_NONE);
 	return rv;
+}
+
+CK_RV cli_initialize_with_transports(struct cli_transport *const *t, size_t n)
+{
+	if (!t)
+		return CKR_ARGUMENTS_BAD;
+	if (n == 0 || n > CLI_MAX_SERVERS) {
+		for (size_t i = 0; i < n; i++)
+			t[i]->ops->free(t[i]);
+		return CKR_ARGUMENTS_BAD;
+	}
+	return initialize(t, n);
 }
 
 CK_RV cli_initialize_with_transport(struct cli_transport *t)
 {
 	if (!t)
 		return CKR_ARGUMENTS_BAD;
-	return initialize(t);
+	return initialize(&t, 1);
 }
 
 /* ---- §5.4 general-purpose functions ---- */
@@ -189,12 +311,13 @@ CK_RV cli_C_Initialize(CK_VOID_PTR pInitArgs)
 		 * the application's; we use pthreads all the same (we start no threads and every
 		 * PKCS#11 host we know runs on pthreads). */
 	}
-	return initialize(NULL);
+	return initialize(NULL, 0);
 }
 
 CK_RV cli_C_Finalize(CK_VOID_PTR pReserved)
 {
-	struct cli_rpc *rpc = NULL;
+	struct cli_rpc **srv = NULL;
+	size_t n = 0;
 
 	pthread_mutex_lock(&g_lock);
 	if (!initialized_here()) {
@@ -209,12 +332,15 @@ CK_RV cli_C_Finalize(CK_VOID_PTR pReserved)
 	g_finalizing = 1;
 	while (g_busy)
 		pthread_cond_wait(&g_idle, &g_lock);
-	rpc = g_rpc;
-	g_rpc = NULL;
+	srv = g_srv;
+	n = g_nsrv;
+	g_srv = NULL;
+	g_nsrv = 0;
+	cli_sessions_clear(&g_sessions);
 	g_finalizing = 0;
 	pthread_mutex_unlock(&g_lock);
-	/* Closing the connection is the whole goodbye: the server ends our sessions and login. */
-	cli_rpc_free(rpc);
+	/* Closing the connections is the whole goodbye: the servers end our sessions and login. */
+	free_servers(srv, n);
 	return CKR_OK;
 }
 

@@ -1,8 +1,12 @@
 /*
- * The TLS transport: one TCP connection to teehsmd, TLS 1.3, the server verified against the
+ * The TLS transport: one TCP connection to a teehsmd, TLS 1.3, the server verified against the
  * configured CA bundle and name, our certificate offered when configured. The socket is
  * non-blocking and every wait is a poll() against a deadline, so a silent or slow server costs
  * at most connect_timeout_ms or call_timeout_ms, never a hang.
+ *
+ * Threads (transport.h): one reader and several senders may use the connection at once. Every
+ * SSL call runs under `io` and no lock is held while waiting for the socket; `wr` keeps one
+ * frame's bytes together when several threads send.
  *
  * This runs inside someone else's program: it never touches the process's signal handlers
  * (SIGPIPE is blocked in the calling thread around socket writes instead), never prompts for a
@@ -33,27 +37,29 @@
 #include "proto/codec.h"
 #include "cli_tls.h"
 
+/* How long a sender that OpenSSL asks to wait for input sleeps before trying again: the reader
+ * may be the one to consume that input. */
+#define TLS_RETRY_SLICE_MS 20
+
 struct tls_transport {
 	struct cli_transport base;
-	struct cli_conf *conf;
+	char *host, *port, *server_name;
+	int name_is_ip;
+	int has_cert; /* we offer a client certificate */
+	unsigned long connect_timeout_ms;
 	SSL_CTX *ctx;
+	pthread_mutex_t io; /* every SSL call on ssl, and the fields below */
+	pthread_mutex_t wr; /* one frame at a time */
 	SSL *ssl;
 	int fd;
-	pid_t pid;	/* the process that made the connection */
-	int clean;	/* the session may still send close_notify */
-	int fresh;	/* connected, no answer read yet */
-	char peer[320]; /* "host:port" for messages */
+	pid_t pid;	 /* the process that made the connection */
+	int clean;	 /* the session may still send close_notify */
+	int fresh;	 /* connected, no answer read yet */
+	int interrupted; /* (atomic) interrupt() was called on this connection */
+	char peer[320];	 /* "host:port" for messages */
 };
 
 /* ---- small helpers ---- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Wait until fd is ready for events or the deadline passes: 1 ready (or in error: the next I/O
  * call says which), 0 timed out, -1 poll failed. */
@@ -61,7 +67,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = events, .revents = 0 };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - cli_now_ms();
 		int r;
 
 		if (left <= 0)
@@ -150,6 +156,7 @@ static void tls_drop(struct tls_transport *t)
 	t->fd = -1;
 	t->clean = 0;
 	t->fresh = 0;
+	__atomic_store_n(&t->interrupted, 0, __ATOMIC_RELAXED);
 	ERR_clear_error();
 }
 
@@ -159,38 +166,33 @@ static const char *first_call_hint(const struct tls_transport *t)
 {
 	if (!t->fresh)
 		return "";
-	if (!t->conf->cert)
+	if (!t->has_cert)
 		return " (this client offers no certificate: set cert and key)";
 	return " (did the server refuse this client's certificate? see its log)";
 }
 
-/* After an SSL call on t returned r (not success): wait for the socket as OpenSSL asks and
- * return 0 to retry, or log why the operation failed and return -1. */
-static int tls_wait(struct tls_transport *t, int r, int64_t deadline, const char *what,
-		    unsigned long timeout_ms)
+/* After an SSL call on t returned r (not success), with io held: the poll events to wait for
+ * before trying again, or 0 when the operation failed (the reason logged, *io set). */
+static short tls_want(struct tls_transport *t, int r, const char *what, enum cli_io *io)
 {
 	int saved_errno = errno;
 	int e = SSL_get_error(t->ssl, r);
 	char reason[256];
-	short ev = 0;
 	long verify;
-	int w;
 
-	switch (e) {
-	case SSL_ERROR_WANT_READ:
-		ev = POLLIN;
-		break;
-	case SSL_ERROR_WANT_WRITE:
-		ev = POLLOUT;
-		break;
-	case SSL_ERROR_ZERO_RETURN:
+	if (e == SSL_ERROR_WANT_READ)
+		return POLLIN;
+	if (e == SSL_ERROR_WANT_WRITE)
+		return POLLOUT;
+	t->clean = 0;
+	*io = e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL ? CLI_IO_CLOSED : CLI_IO_ERROR;
+	if (__atomic_load_n(&t->interrupted, __ATOMIC_RELAXED)) {
+		/* We shut the socket ourselves (cli_rpc gave up on the connection). */
+		*io = CLI_IO_CLOSED;
+	} else if (e == SSL_ERROR_ZERO_RETURN) {
 		log_error("%s: %s: the server closed the connection%s", t->peer, what,
 			  first_call_hint(t));
-		t->clean = 0;
-		ERR_clear_error();
-		return -1;
-	case SSL_ERROR_SYSCALL:
-		t->clean = 0;
+	} else if (e == SSL_ERROR_SYSCALL) {
 		if (ERR_peek_error())
 			log_error("%s: %s: %s%s", t->peer, what,
 				  ossl_reason(reason, sizeof(reason)), first_call_hint(t));
@@ -203,37 +205,22 @@ static int tls_wait(struct tls_transport *t, int r, int64_t deadline, const char
 		else
 			log_error("%s: %s: the server closed the connection%s", t->peer, what,
 				  first_call_hint(t));
-		ERR_clear_error();
-		return -1;
-	default:
-		t->clean = 0;
+	} else {
 		verify = SSL_get_verify_result(t->ssl);
 		if (verify == X509_V_ERR_HOSTNAME_MISMATCH ||
-		    verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+		    verify == X509_V_ERR_IP_ADDRESS_MISMATCH)
 			log_error("%s: %s: the server certificate does not carry the name '%s' "
 				  "(server_name)",
-				  t->peer, what, t->conf->server_name);
-			ERR_clear_error();
-		} else if (verify != X509_V_OK) {
+				  t->peer, what, t->server_name);
+		else if (verify != X509_V_OK)
 			log_error("%s: %s: the server certificate is not accepted: %s", t->peer,
 				  what, X509_verify_cert_error_string(verify));
-			ERR_clear_error();
-		} else {
+		else
 			log_error("%s: %s: %s%s", t->peer, what,
 				  ossl_reason(reason, sizeof(reason)), first_call_hint(t));
-		}
-		return -1;
 	}
-	w = wait_fd(t->fd, ev, deadline);
-	if (w == 1)
-		return 0;
-	t->clean = 0;
-	if (w == 0)
-		log_error("%s: %s: no answer from the server within %lu ms", t->peer, what,
-			  timeout_ms);
-	else
-		log_error("%s: %s: poll: %s", t->peer, what, strerror(errno));
-	return -1;
+	ERR_clear_error();
+	return 0;
 }
 
 static int tcp_connect(struct tls_transport *t, int64_t deadline)
@@ -248,9 +235,9 @@ static int tcp_connect(struct tls_transport *t, int64_t deadline)
 	hints.ai_flags = AI_NUMERICSERV;
 	/* XXX: getaddrinfo has no timeout; a hanging resolver is not bounded by
 	 * connect_timeout_ms. Use an address in `server` where that matters. */
-	r = getaddrinfo(t->conf->host, t->conf->port, &hints, &res);
+	r = getaddrinfo(t->host, t->port, &hints, &res);
 	if (r) {
-		log_error("cannot resolve '%s' (server): %s", t->conf->host,
+		log_error("cannot resolve '%s' (server): %s", t->host,
 			  r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		return -1;
 	}
@@ -282,34 +269,36 @@ static int tcp_connect(struct tls_transport *t, int64_t deadline)
 	if (fd < 0) {
 		if (timed_out)
 			log_error("cannot connect to teehsmd at %s: no answer within %lu ms",
-				  t->peer, t->conf->connect_timeout_ms);
+				  t->peer, t->connect_timeout_ms);
 		else
 			log_error("cannot connect to teehsmd at %s: %s", t->peer,
 				  strerror(err ? err : ECONNREFUSED));
 		return -1;
 	}
-	/* Requests and answers are small and synchronous: do not let Nagle hold them back. */
+	/* Requests and answers are small: do not let Nagle hold them back. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	t->fd = fd;
 	return 0;
 }
 
+/* With the connection to ourselves (connect holds no lock: nobody else uses it yet). */
 static int tls_handshake(struct tls_transport *t, int64_t deadline)
 {
-	const struct cli_conf *c = t->conf;
+	enum cli_io io = CLI_IO_ERROR;
 	char reason[256];
+	short ev;
 	int r;
 
 	ERR_clear_error();
 	t->ssl = SSL_new(t->ctx);
 	if (!t->ssl || SSL_set_fd(t->ssl, t->fd) != 1)
 		goto fail;
-	if (c->name_is_ip) {
-		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), c->server_name) != 1)
+	if (t->name_is_ip) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), t->server_name) != 1)
 			goto fail;
 	} else {
-		if (SSL_set_tlsext_host_name(t->ssl, c->server_name) != 1 ||
-		    SSL_set1_host(t->ssl, c->server_name) != 1)
+		if (SSL_set_tlsext_host_name(t->ssl, t->server_name) != 1 ||
+		    SSL_set1_host(t->ssl, t->server_name) != 1)
 			goto fail;
 	}
 	SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -318,7 +307,16 @@ static int tls_handshake(struct tls_transport *t, int64_t deadline)
 		r = SSL_connect(t->ssl);
 		if (r == 1)
 			return 0;
-		if (tls_wait(t, r, deadline, "TLS handshake", c->connect_timeout_ms))
+		ev = tls_want(t, r, "TLS handshake", &io);
+		if (!ev)
+			return -1;
+		r = wait_fd(t->fd, ev, deadline);
+		if (r == 0)
+			log_error("%s: TLS handshake: no answer from the server within %lu ms",
+				  t->peer, t->connect_timeout_ms);
+		else if (r < 0)
+			log_error("%s: TLS handshake: poll: %s", t->peer, strerror(errno));
+		if (r != 1)
 			return -1;
 	}
 fail:
@@ -328,8 +326,8 @@ fail:
 
 /* The server may have reset the connection right after the handshake, having sent an alert
  * first (TLS 1.3 reports a refused client certificate that way). If that alert is still
- * readable, report it instead of the reset: 1 when it was (and was logged). */
-static int alert_pending(struct tls_transport *t)
+ * readable, report it instead of the reset: 1 when it was (and was logged). io held. */
+static int alert_pending(struct tls_transport *t, enum cli_io *io)
 {
 	uint8_t b = 0;
 	size_t n = 0;
@@ -344,48 +342,63 @@ static int alert_pending(struct tls_transport *t)
 		ERR_clear_error();
 		return 0;
 	}
-	tls_wait(t, r, 0, "sending a request", 0);
+	tls_want(t, r, "sending a request", io);
 	return 1;
 }
 
-static int tls_write_all(struct tls_transport *t, const uint8_t *p, size_t len, int64_t deadline)
+/* Move len bytes to (writing) or from the connection before deadline, one SSL call at a time
+ * under io, waiting for the socket without it. */
+static enum cli_io tls_move(struct tls_transport *t, int writing, uint8_t *p, size_t len,
+			    int64_t deadline)
 {
+	const char *what = writing ? "sending a request" : "reading an answer";
+	enum cli_io io = CLI_IO_ERROR;
+	int64_t until;
+	short ev;
+	int r, w;
+
 	while (len) {
 		size_t n = 0;
-		int r;
 
+		pthread_mutex_lock(&t->io);
+		if (!t->ssl) {
+			pthread_mutex_unlock(&t->io);
+			return CLI_IO_CLOSED;
+		}
 		ERR_clear_error();
-		r = SSL_write_ex(t->ssl, p, len, &n);
+		errno = 0;
+		r = writing ? SSL_write_ex(t->ssl, p, len, &n) : SSL_read_ex(t->ssl, p, len, &n);
 		if (r == 1) {
+			if (!writing)
+				t->fresh = 0;
+			pthread_mutex_unlock(&t->io);
 			p += n;
 			len -= n;
 			continue;
 		}
-		if (t->fresh && SSL_get_error(t->ssl, r) == SSL_ERROR_SYSCALL && alert_pending(t))
-			return -1;
-		if (tls_wait(t, r, deadline, "sending a request", t->conf->call_timeout_ms))
-			return -1;
-	}
-	return 0;
-}
-
-static int tls_read_exact(struct tls_transport *t, uint8_t *p, size_t len, int64_t deadline)
-{
-	while (len) {
-		size_t n = 0;
-		int r;
-
-		ERR_clear_error();
-		r = SSL_read_ex(t->ssl, p, len, &n);
-		if (r == 1) {
-			p += n;
-			len -= n;
-		} else if (tls_wait(t, r, deadline, "waiting for the answer",
-				    t->conf->call_timeout_ms)) {
-			return -1;
+		if (writing && t->fresh && SSL_get_error(t->ssl, r) == SSL_ERROR_SYSCALL &&
+		    alert_pending(t, &io)) {
+			pthread_mutex_unlock(&t->io);
+			return io;
 		}
+		ev = tls_want(t, r, what, &io);
+		pthread_mutex_unlock(&t->io);
+		if (!ev)
+			return io;
+		/* A sender told to wait for input, or a reader told to wait for output, waits
+		 * in slices: the other side of the connection may be the one to move. */
+		until = deadline;
+		if ((ev == POLLIN) == writing && until > cli_now_ms() + TLS_RETRY_SLICE_MS)
+			until = cli_now_ms() + TLS_RETRY_SLICE_MS;
+		w = wait_fd(t->fd, ev, until);
+		if (w < 0) {
+			log_error("%s: %s: poll: %s", t->peer, what, strerror(errno));
+			return CLI_IO_ERROR;
+		}
+		if (w == 0 && cli_now_ms() >= deadline)
+			return CLI_IO_TIMEOUT;
 	}
-	return 0;
+	return CLI_IO_OK;
 }
 
 /* ---- the vtable ---- */
@@ -395,25 +408,29 @@ static void tls_disconnect(struct cli_transport *base)
 	struct tls_transport *t = (struct tls_transport *)base;
 	struct sigpipe_guard g;
 
+	pthread_mutex_lock(&t->io);
 	/* A polite close_notify, once and without waiting, and never from a forked child: its
 	 * parent may still be using this very session. */
-	if (t->ssl && t->clean && t->pid == getpid()) {
+	if (t->ssl && t->clean && t->pid == getpid() &&
+	    !__atomic_load_n(&t->interrupted, __ATOMIC_RELAXED)) {
 		sigpipe_block(&g);
 		ERR_clear_error();
 		SSL_shutdown(t->ssl);
 		sigpipe_restore(&g);
 	}
 	tls_drop(t);
+	pthread_mutex_unlock(&t->io);
 }
 
 static CK_RV tls_connect(struct cli_transport *base)
 {
 	struct tls_transport *t = (struct tls_transport *)base;
-	int64_t deadline = now_ms() + (int64_t)t->conf->connect_timeout_ms;
+	int64_t deadline = cli_now_ms() + (int64_t)t->connect_timeout_ms;
 	struct sigpipe_guard g;
 	CK_RV rv = CKR_DEVICE_ERROR;
 
 	tls_disconnect(base);
+	pthread_mutex_lock(&t->io);
 	sigpipe_block(&g);
 	if (tcp_connect(t, deadline) || tls_handshake(t, deadline)) {
 		tls_drop(t);
@@ -422,59 +439,116 @@ static CK_RV tls_connect(struct cli_transport *base)
 	t->pid = getpid();
 	t->clean = 1;
 	t->fresh = 1;
-	log_debug("connected to %s (%s, %s)", t->peer, SSL_get_version(t->ssl),
+	log_debug("%s: connected (%s, %s)", t->peer, SSL_get_version(t->ssl),
 		  SSL_get_cipher_name(t->ssl));
 	rv = CKR_OK;
 out:
 	sigpipe_restore(&g);
+	pthread_mutex_unlock(&t->io);
 	return rv;
 }
 
-static CK_RV tls_call(struct cli_transport *base, const uint8_t *req, size_t req_len,
-		      size_t max_frame, uint8_t **resp, size_t *resp_len)
+static enum cli_io tls_send(struct cli_transport *base, const uint8_t *frame, size_t len,
+			    int64_t deadline)
 {
 	struct tls_transport *t = (struct tls_transport *)base;
-	int64_t deadline = now_ms() + (int64_t)t->conf->call_timeout_ms;
-	uint8_t hdr[CODEC_FRAME_HDR];
-	uint8_t *payload = NULL;
-	size_t len = 0;
 	struct sigpipe_guard g;
-	CK_RV rv = CKR_DEVICE_ERROR;
+	enum cli_io io;
 
-	*resp = NULL;
-	*resp_len = 0;
-	if (!t->ssl) {
-		log_error("%s: not connected", t->peer);
-		return CKR_DEVICE_ERROR;
-	}
+	pthread_mutex_lock(&t->wr);
 	sigpipe_block(&g);
-	if (tls_write_all(t, req, req_len, deadline) ||
-	    tls_read_exact(t, hdr, sizeof(hdr), deadline))
+	io = tls_move(t, 1, (uint8_t *)frame, len, deadline);
+	sigpipe_restore(&g);
+	pthread_mutex_unlock(&t->wr);
+	if (io == CLI_IO_TIMEOUT)
+		log_error("%s: could not send a request within %lu ms", t->peer,
+			  t->base.call_timeout_ms);
+	return io;
+}
+
+static enum cli_io tls_recv(struct cli_transport *base, size_t max_frame, int64_t deadline,
+			    uint8_t **payload, size_t *len)
+{
+	struct tls_transport *t = (struct tls_transport *)base;
+	uint8_t hdr[CODEC_FRAME_HDR];
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	struct sigpipe_guard g;
+	enum cli_io io = CLI_IO_ERROR;
+
+	*payload = NULL;
+	*len = 0;
+	sigpipe_block(&g); /* reading may write (a TLS alert or key update) */
+	io = tls_move(t, 0, hdr, sizeof(hdr), deadline);
+	if (io != CLI_IO_OK)
 		goto out;
 	/* The announced length is checked before anything is allocated for it. */
-	if (codec_frame_peek(hdr, sizeof(hdr), max_frame, &len) == CODEC_FRAME_TOO_LARGE) {
+	if (codec_frame_peek(hdr, sizeof(hdr), max_frame, &n) == CODEC_FRAME_TOO_LARGE) {
 		log_error("%s: the server announced an answer larger than %zu bytes", t->peer,
 			  max_frame);
+		io = CLI_IO_ERROR;
 		goto out;
 	}
-	payload = malloc(len ? len : 1);
-	if (!payload) {
-		log_error("out of memory for a %zu-byte answer", len);
+	buf = malloc(n ? n : 1);
+	if (!buf) {
+		log_error("out of memory for a %zu-byte answer", n);
+		io = CLI_IO_NOMEM;
 		goto out;
 	}
-	if (tls_read_exact(t, payload, len, deadline))
+	io = tls_move(t, 0, buf, n, deadline);
+	if (io != CLI_IO_OK)
 		goto out;
-	*resp = payload;
-	*resp_len = len;
-	payload = NULL; /* the caller owns it now */
-	t->fresh = 0;
-	rv = CKR_OK;
+	*payload = buf;
+	*len = n;
+	buf = NULL; /* the caller owns it now */
 out:
-	if (rv != CKR_OK)
-		tls_drop(t);
 	sigpipe_restore(&g);
-	wipe_free(payload, len);
-	return rv;
+	wipe_free(buf, n);
+	return io;
+}
+
+static int tls_idle_check(struct cli_transport *base)
+{
+	struct tls_transport *t = (struct tls_transport *)base;
+	struct pollfd p = { .fd = t->fd, .events = POLLIN, .revents = 0 };
+	struct sigpipe_guard g;
+	uint8_t b = 0;
+	size_t n = 0;
+	int r, e, lost = 0;
+
+	if (!t->ssl || t->pid != getpid())
+		return -1;
+	if (poll(&p, 1, 0) != 1)
+		return 0;
+	/* Something came without a request: a TLS record we have to process (a key update),
+	 * the server's close_notify, or the end of the connection. */
+	pthread_mutex_lock(&t->io);
+	sigpipe_block(&g);
+	ERR_clear_error();
+	r = SSL_read_ex(t->ssl, &b, 1, &n);
+	e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, r);
+	if (r == 1) {
+		log_error("%s: the server sent data nobody asked for", t->peer);
+		lost = 1;
+	} else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+		t->clean = 0;
+		lost = 1;
+	}
+	ERR_clear_error();
+	sigpipe_restore(&g);
+	pthread_mutex_unlock(&t->io);
+	return lost ? -1 : 0;
+}
+
+static void tls_interrupt(struct cli_transport *base)
+{
+	struct tls_transport *t = (struct tls_transport *)base;
+
+	/* No lock: the caller may hold none of ours, and the fd stays open (and ours) until
+	 * disconnect, which nobody runs while the connection is in use. */
+	__atomic_store_n(&t->interrupted, 1, __ATOMIC_RELAXED);
+	if (t->fd >= 0)
+		shutdown(t->fd, SHUT_RDWR);
 }
 
 static void tls_free(struct cli_transport *base)
@@ -485,13 +559,20 @@ static void tls_free(struct cli_transport *base)
 		return;
 	tls_disconnect(base);
 	SSL_CTX_free(t->ctx);
-	cli_conf_free(t->conf);
+	pthread_mutex_destroy(&t->io);
+	pthread_mutex_destroy(&t->wr);
+	free(t->host);
+	free(t->port);
+	free(t->server_name);
 	free(t);
 }
 
 static const struct cli_transport_ops tls_ops = {
 	.connect = tls_connect,
-	.call = tls_call,
+	.send = tls_send,
+	.recv = tls_recv,
+	.idle_check = tls_idle_check,
+	.interrupt = tls_interrupt,
 	.disconnect = tls_disconnect,
 	.free = tls_free,
 };
@@ -525,40 +606,69 @@ static int load_credentials(SSL_CTX *ctx, const struct cli_conf *c)
 	return 0;
 }
 
-CK_RV cli_tls_transport_new(struct cli_conf *conf, struct cli_transport **out)
+CK_RV cli_tls_ctx_new(const struct cli_conf *conf, SSL_CTX **out)
 {
-	struct tls_transport *t = NULL;
+	SSL_CTX *ctx = NULL;
 	char reason[256];
 	CK_RV rv = CKR_GENERAL_ERROR;
 
 	*out = NULL;
 	ERR_clear_error();
-	t = calloc(1, sizeof(*t));
-	if (!t) {
-		log_error("out of memory");
-		goto out;
-	}
-	t->base.ops = &tls_ops;
-	t->fd = -1;
-	t->conf = conf;
-	conf = NULL; /* t owns it now */
-	snprintf(t->peer, sizeof(t->peer), strchr(t->conf->host, ':') ? "[%s]:%s" : "%s:%s",
-		 t->conf->host, t->conf->port);
-	t->ctx = SSL_CTX_new(TLS_client_method());
-	if (!t->ctx || SSL_CTX_set_min_proto_version(t->ctx, TLS1_3_VERSION) != 1) {
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1) {
 		log_error("cannot set up TLS: %s", ossl_reason(reason, sizeof(reason)));
 		goto out;
 	}
-	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_default_passwd_cb(t->ctx, no_passphrase_cb);
-	if (load_credentials(t->ctx, t->conf))
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase_cb);
+	if (load_credentials(ctx, conf))
 		goto out;
-	*out = &t->base;
-	t = NULL; /* the caller owns it now */
+	*out = ctx;
+	ctx = NULL; /* the caller owns it now */
 	rv = CKR_OK;
 out:
 	ERR_clear_error();
-	cli_conf_free(conf);
-	tls_free(t ? &t->base : NULL);
+	SSL_CTX_free(ctx);
 	return rv;
+}
+
+CK_RV cli_tls_transport_new(const struct cli_conf *conf, size_t i, SSL_CTX *ctx,
+			    struct cli_transport **out)
+{
+	const struct cli_server_conf *s = &conf->servers[i];
+	struct tls_transport *t = NULL;
+
+	*out = NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return CKR_HOST_MEMORY;
+	if (pthread_mutex_init(&t->io, NULL)) {
+		free(t);
+		return CKR_HOST_MEMORY;
+	}
+	if (pthread_mutex_init(&t->wr, NULL)) {
+		pthread_mutex_destroy(&t->io);
+		free(t);
+		return CKR_HOST_MEMORY;
+	}
+	t->base.ops = &tls_ops;
+	t->base.call_timeout_ms = conf->call_timeout_ms;
+	t->base.name = t->peer;
+	t->fd = -1;
+	t->connect_timeout_ms = conf->connect_timeout_ms;
+	t->has_cert = conf->cert != NULL;
+	t->name_is_ip = s->name_is_ip;
+	t->host = strdup(s->host);
+	t->port = strdup(s->port);
+	t->server_name = strdup(s->server_name);
+	if (SSL_CTX_up_ref(ctx) == 1)
+		t->ctx = ctx;
+	if (!t->host || !t->port || !t->server_name || !t->ctx) {
+		tls_free(&t->base);
+		return CKR_HOST_MEMORY;
+	}
+	snprintf(t->peer, sizeof(t->peer), strchr(t->host, ':') ? "[%s]:%s" : "%s:%s", t->host,
+		 t->port);
+	*out = &t->base;
+	return CKR_OK;
 }

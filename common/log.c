@@ -5,12 +5,12 @@
 
 #include "common/log.h"
 
-static enum log_level log_level_cur = LOG_LVL_INFO;
+static int log_level_cur = LOG_LVL_INFO; /* (atomic) */
 static const char *log_ident = "teehsm";
 
 void log_set_level(enum log_level lvl)
 {
-	log_level_cur = lvl;
+	__atomic_store_n(&log_level_cur, (int)lvl, __ATOMIC_RELAXED);
 }
 
 void log_set_ident(const char *ident)
@@ -37,7 +37,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	char line[1024];
 	va_list ap;
 
-	if (lvl > log_level_cur)
+	if (lvl < LOG_LVL_ERROR || (int)lvl > __atomic_load_n(&log_level_cur, __ATOMIC_RELAXED))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);

@@ -1167,16 +1167,24 @@ static int mode_restart(const char *dir)
 	    !sign_and_verify(sess2, priv, point, 0))
 		goto out;
 	if (sess2 == sess) {
-		note("the new session got the old session's handle %lu: the old handle now names "
-		     "the new session",
+		fail("the new session got the old session's handle %lu: the old handle now names "
+		     "another session",
 		     sess);
+		old_ok = 0;
 	} else {
 		rv = p11->C_GetSessionInfo(sess, &info);
 		if (rv != CKR_DEVICE_REMOVED && rv != CKR_SESSION_HANDLE_INVALID) {
 			fail("after reconnecting, the old session %lu answers C_GetSessionInfo "
-			     "with "
-			     "0x%lx (%s)",
+			     "with 0x%lx (%s)",
 			     sess, (unsigned long)rv, rv_name(rv));
+			old_ok = 0;
+		}
+		/* Closing what the server already closed is not an error. */
+		CHECK_OK(p11->C_CloseSession(sess));
+		rv = p11->C_GetSessionInfo(sess, &info);
+		if (rv != CKR_SESSION_HANDLE_INVALID) {
+			fail("a closed lost session answers C_GetSessionInfo with 0x%lx (%s)",
+			     (unsigned long)rv, rv_name(rv));
 			old_ok = 0;
 		}
 	}

@@ -6,6 +6,7 @@
 #ifndef TEEHSM_TESTS_FIXTURE_MODULE_H
 #define TEEHSM_TESTS_FIXTURE_MODULE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "dispatch.h"
@@ -14,11 +15,17 @@
 #define SO_PIN	 "so-secret-1234"
 #define USER_PIN "user-1234"
 
-/* An in-process transport: each framed request is handed to srv_dispatch on its own peer. */
+struct loop_answer;
+
+/* An in-process transport: each framed request is handed to srv_dispatch on its own peer at
+ * once, and its answer waits in a queue for recv. */
 struct loop_transport {
 	struct cli_transport base;
 	struct ta *ta;
+	pthread_mutex_t lock;
 	struct srv_peer *peer;
+	int closed; /* the "server" closed the connection */
+	struct loop_answer *answers, *answers_tail;
 	unsigned connects;   /* connections opened */
 	unsigned long calls; /* requests that reached the server */
 };
@@ -42,6 +49,10 @@ struct fx_module_params {
 
 /* A new loop transport into ta, for cli_initialize_with_transport (which takes ownership). */
 struct loop_transport *loop_transport_new(struct ta *ta);
+
+/* As if the server restarted: the connection is closed (its sessions are ended when the module
+ * notices and disconnects); the next connect makes a new one. */
+void loop_transport_server_restart(struct loop_transport *lt);
 
 /* cmocka setup: a fresh store and core, the module on a loop transport, the token initialised
  * through the module with SO_PIN and USER_PIN; *state becomes a struct fx. */

@@ -2,9 +2,11 @@
 #ifndef TEEHSM_COMMON_LOG_H
 #define TEEHSM_COMMON_LOG_H
 
-enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+/* LOG_LVL_NONE is only for log_set_level: nothing is printed. */
+enum log_level { LOG_LVL_NONE = -1, LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-/* Set the most verbose level that is printed (default LOG_LVL_INFO). */
+/* Set the most verbose level that is printed (default LOG_LVL_INFO). May be called while other
+ * threads log. */
 void log_set_level(enum log_level lvl);
 
 /* Parse "error", "warn", "info" or "debug"; returns 0 and sets *out, or -1. */

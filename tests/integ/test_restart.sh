@@ -1,8 +1,4 @@
 #!/usr/bin/env bash
-# PENDING (not run by ctest: the name does not match test_*.sh). Fails today: after a server
-# restart the module answers CKR_DEVICE_ERROR on a lost session, and does not track which
-# connection a session belongs to. Rename to test_restart.sh once client/rpc.c answers
-# CKR_DEVICE_REMOVED / CKR_SESSION_HANDLE_INVALID locally for sessions of a lost connection.
 # Connection loss (issue 4): the server restarts under a running client. The lost connection's
 # session must answer CKR_DEVICE_REMOVED or CKR_SESSION_HANDLE_INVALID, and the next calls
 # (C_GetSlotList, C_OpenSession) must reconnect without C_Finalize: log in and sign again.
