@@ -297,6 +297,12 @@ CK_RV cli_initialize_with_transport(struct cli_transport *t)
 
 /* ---- §5.4 general-purpose functions ---- */
 
+/* §5.4 C_Initialize: NULL arguments, or CK_C_INITIALIZE_ARGS with no reserved pointer and all
+ * four mutex callbacks or none. The module locks with pthreads, and it needs condition
+ * variables (threads wait for each other's answers), which the callbacks cannot give: with
+ * callbacks and without CKF_OS_LOCKING_OK (the application requires its own locks) the answer
+ * is CKR_CANT_LOCK, as the specification provides. The module starts no threads, so
+ * CKF_LIBRARY_CANT_CREATE_OS_THREADS costs nothing. */
 CK_RV cli_C_Initialize(CK_VOID_PTR pInitArgs)
 {
 	const CK_C_INITIALIZE_ARGS *a = pInitArgs;
@@ -306,10 +312,8 @@ CK_RV cli_C_Initialize(CK_VOID_PTR pInitArgs)
 
 		if (a->pReserved || (n != 0 && n != 4))
 			return CKR_ARGUMENTS_BAD;
-		/* With CKF_OS_LOCKING_OK or without callbacks, the spec lets us lock with the OS
-		 * primitives. XXX: with callbacks and no CKF_OS_LOCKING_OK it says we should use
-		 * the application's; we use pthreads all the same (we start no threads and every
-		 * PKCS#11 host we know runs on pthreads). */
+		if (n == 4 && !(a->flags & CKF_OS_LOCKING_OK))
+			return CKR_CANT_LOCK;
 	}
 	return initialize(NULL, 0);
 }

@@ -8,11 +8,12 @@
  *   p11drive e2e            [MODULE [KEY_LABEL]]   the whole walking skeleton, see mode_e2e()
  *   p11drive sign-existing  [MODULE] KEY_LABEL     sign with a key made earlier (persistence)
  *   p11drive destroy        [MODULE] KEY_LABEL     destroy the key pair, check it is gone
- *   p11drive threads        [MODULE] KEY_LABEL     several threads sign at once, one session each
+ *   p11drive threads        [MODULE] KEY_LABEL     8 threads sign for $TEEHSM_TEST_SECONDS (10) s
  *   p11drive expect-refused [MODULE]               C_GetSlotList must give CKR_DEVICE_ERROR
  *   p11drive fork           MODULE                 fork safety, see mode_fork()
  *   p11drive deadline       MODULE MAX_MS [PORT]   a silent server: CKR_DEVICE_ERROR, no hang
  *   p11drive restart        MODULE DIR             the server restarts under a live session
+ *   p11drive init-args      [MODULE]               C_Initialize's argument rules
  *
  * Environment: TEEHSM_MODULE (module path when not given), TEEHSM_TEST_PIN (user PIN),
  * TEEHSM_TEST_LABEL (expected token label), TEEHSM_TEST_KEY_LABEL (key label when not given).
@@ -95,6 +96,7 @@ static const struct {
 	{ CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL" },
 	{ CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED" },
 	{ CKR_CRYPTOKI_ALREADY_INITIALIZED, "CKR_CRYPTOKI_ALREADY_INITIALIZED" },
+	{ CKR_CANT_LOCK, "CKR_CANT_LOCK" },
 };
 
 static const char *rv_name(CK_RV rv)
@@ -802,8 +804,9 @@ out:
 	return ok;
 }
 
-#define THREADS	      4
-#define THREAD_ROUNDS 25
+#define THREADS 8
+/* How long the threads sign: $TEEHSM_TEST_SECONDS, default 10. */
+#define THREAD_SECONDS_DEFAULT 10
 
 struct thread_job {
 	pthread_t tid;
@@ -811,11 +814,15 @@ struct thread_job {
 	CK_SLOT_ID slot;
 	CK_OBJECT_HANDLE priv;
 	EVP_PKEY *pkey;
+	double until_ms; /* sign until this time (now_ms) */
+	unsigned long rounds;
 	int ok;
 };
 
-/* One application thread: its own session, many signatures, each verified. The login is the
- * application's, so the new session is already in the user state. */
+static double now_ms(void);
+
+/* One application thread: its own session, signatures until the time is up, each verified. The
+ * login is the application's, so the new session is already in the user state. */
 static void *thread_main(void *arg)
 {
 	struct thread_job *job = arg;
@@ -830,14 +837,17 @@ static void *thread_main(void *arg)
 	CHECK(info.state == CKS_RO_USER_FUNCTIONS,
 	      "thread %d: a new session of a logged-in application has state %lu", job->index,
 	      info.state);
-	for (int round = 0; round < THREAD_ROUNDS; round++) {
-		int n = snprintf((char *)msg, sizeof(msg), "thread %d round %d", job->index, round);
+	while (now_ms() < job->until_ms) {
+		unsigned long round = job->rounds;
+		int n = snprintf((char *)msg, sizeof(msg), "thread %d round %lu", job->index,
+				 round);
 
 		CHECK_OK(p11->C_GenerateRandom(sess, rnd, sizeof(rnd)));
 		if (!sign(sess, job->priv, CKM_ECDSA_SHA256, msg, (CK_ULONG)n, sig, 0))
 			goto out;
 		CHECK(verify_sig(job->pkey, sig, sizeof(sig), msg, (size_t)n, 0, 1),
-		      "thread %d round %d: signature does not verify", job->index, round);
+		      "thread %d round %lu: signature does not verify", job->index, round);
+		job->rounds++;
 	}
 	ok = 1;
 out:
@@ -857,7 +867,9 @@ static int mode_threads(const char *key_label)
 	CK_BYTE point[P256_POINT_LEN];
 	struct thread_job jobs[THREADS];
 	EVP_PKEY *pkey = NULL;
-	int ok = 0, started = 0, initialized = 0;
+	unsigned long total = 0;
+	double until = 0;
+	int ok = 0, started = 0, initialized = 0, seconds = 0;
 
 	memset(&args, 0, sizeof(args));
 	memset(jobs, 0, sizeof(jobs));
@@ -871,7 +883,12 @@ static int mode_threads(const char *key_label)
 	pkey = pkey_from_point(point, P256_POINT_LEN);
 	if (!pkey)
 		goto out;
+	seconds = getenv("TEEHSM_TEST_SECONDS") ? atoi(getenv("TEEHSM_TEST_SECONDS"))
+						: THREAD_SECONDS_DEFAULT;
+	CHECK(seconds > 0 && seconds <= 600, "TEEHSM_TEST_SECONDS=%d is not 1..600", seconds);
+	until = now_ms() + seconds * 1000.0;
 	for (started = 0; started < THREADS; started++) {
+		jobs[started].until_ms = until;
 		jobs[started].index = started;
 		jobs[started].slot = slot;
 		jobs[started].priv = priv;
@@ -884,9 +901,15 @@ out:
 	for (int i = 0; i < started; i++) {
 		pthread_join(jobs[i].tid, NULL);
 		ok &= jobs[i].ok;
+		total += jobs[i].rounds;
+		if (!jobs[i].rounds) {
+			fail("thread %d made no signature in %d s", i, seconds);
+			ok = 0;
+		}
 	}
 	if (ok)
-		note("%d threads x %d signatures verified", THREADS, THREAD_ROUNDS);
+		note("%d threads for %d s: %lu signatures, all verified (%.0f per second)", THREADS,
+		     seconds, total, total / (double)seconds);
 	if (initialized)
 		ok &= expect_rv("C_Finalize", p11->C_Finalize(NULL), CKR_OK);
 	EVP_PKEY_free(pkey);
@@ -1197,6 +1220,100 @@ out:
 	return ok;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * C_Initialize's arguments (§5.4) and the life of the library around it. */
+
+static CK_RV app_create_mutex(CK_VOID_PTR_PTR m)
+{
+	static int dummy;
+
+	*m = &dummy;
+	return CKR_OK;
+}
+
+static CK_RV app_mutex_op(CK_VOID_PTR m)
+{
+	(void)m;
+	return CKR_OK;
+}
+
+/* Initialise with args, check the library works (a slot list and a session), finalise. */
+static int init_use_finalize(CK_C_INITIALIZE_ARGS *args, const char *what)
+{
+	CK_SESSION_HANDLE sess = CK_INVALID_HANDLE;
+	CK_ULONG n = 0;
+	int ok = 0;
+
+	CHECK(p11->C_Initialize(args) == CKR_OK, "C_Initialize with %s failed", what);
+	CHECK_OK(p11->C_GetSlotList(CK_TRUE, NULL, &n));
+	CHECK(n >= 1, "no slot after C_Initialize with %s", what);
+	CHECK_OK(p11->C_OpenSession(token_slot, CKF_SERIAL_SESSION, NULL, NULL, &sess));
+	CHECK_OK(p11->C_CloseSession(sess));
+	ok = 1;
+out:
+	ok &= expect_rv("C_Finalize", p11->C_Finalize(NULL), CKR_OK);
+	if (ok)
+		note("C_Initialize with %s: OK", what);
+	return ok;
+}
+
+static int mode_init_args(void)
+{
+	CK_C_INITIALIZE_ARGS args;
+	CK_ULONG n = 0;
+	int dummy = 0, ok = 0;
+
+	/* Before C_Initialize. */
+	CHECK_RV(p11->C_GetSlotList(CK_FALSE, NULL, &n), CKR_CRYPTOKI_NOT_INITIALIZED);
+	CHECK_RV(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+
+	/* Refused arguments leave the library uninitialised. */
+	memset(&args, 0, sizeof(args));
+	args.pReserved = &dummy;
+	CHECK_RV(p11->C_Initialize(&args), CKR_ARGUMENTS_BAD);
+	memset(&args, 0, sizeof(args));
+	args.CreateMutex = app_create_mutex;
+	args.LockMutex = app_mutex_op;
+	CHECK_RV(p11->C_Initialize(&args), CKR_ARGUMENTS_BAD);
+	args.DestroyMutex = app_mutex_op;
+	args.UnlockMutex = app_mutex_op;
+	/* The application's own locks only: the module cannot build on them. */
+	CHECK_RV(p11->C_Initialize(&args), CKR_CANT_LOCK);
+	CHECK_RV(p11->C_GetSlotList(CK_FALSE, NULL, &n), CKR_CRYPTOKI_NOT_INITIALIZED);
+
+	/* NULL, twice, a reserved pointer to C_Finalize, and after C_Finalize. */
+	CHECK_OK(p11->C_Initialize(NULL));
+	CHECK_RV(p11->C_Initialize(NULL), CKR_CRYPTOKI_ALREADY_INITIALIZED);
+	CHECK_OK(p11->C_GetSlotList(CK_FALSE, NULL, &n));
+	CHECK_RV(p11->C_Finalize(&dummy), CKR_ARGUMENTS_BAD);
+	CHECK_OK(p11->C_Finalize(NULL));
+	CHECK_RV(p11->C_GetSlotList(CK_FALSE, NULL, &n), CKR_CRYPTOKI_NOT_INITIALIZED);
+	CHECK_RV(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+
+	/* Accepted forms; each must give a working library. */
+	if (!init_use_finalize(NULL, "NULL"))
+		goto out;
+	memset(&args, 0, sizeof(args));
+	if (!init_use_finalize(&args, "no flags and no callbacks"))
+		goto out;
+	args.flags = CKF_OS_LOCKING_OK;
+	if (!init_use_finalize(&args, "CKF_OS_LOCKING_OK"))
+		goto out;
+	args.CreateMutex = app_create_mutex;
+	args.DestroyMutex = app_mutex_op;
+	args.LockMutex = app_mutex_op;
+	args.UnlockMutex = app_mutex_op;
+	if (!init_use_finalize(&args, "callbacks and CKF_OS_LOCKING_OK"))
+		goto out;
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_LIBRARY_CANT_CREATE_OS_THREADS | CKF_OS_LOCKING_OK;
+	if (!init_use_finalize(&args, "CKF_LIBRARY_CANT_CREATE_OS_THREADS"))
+		goto out;
+	ok = 1;
+out:
+	return ok;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -1205,6 +1322,7 @@ static void usage(void)
 		"       p11drive destroy [MODULE] KEY_LABEL\n"
 		"       p11drive threads [MODULE] KEY_LABEL\n"
 		"       p11drive expect-refused [MODULE]\n"
+		"       p11drive init-args [MODULE]\n"
 		"       p11drive fork MODULE\n"
 		"       p11drive deadline MODULE MAX_MS [SILENT_PORT]\n"
 		"       p11drive restart MODULE DIR\n"
@@ -1256,7 +1374,7 @@ int main(int argc, char **argv)
 		label = argv[3];
 	} else if (argc == 3) {
 		if (getenv("TEEHSM_MODULE") && strcmp(mode, "e2e") != 0 &&
-		    strcmp(mode, "expect-refused") != 0)
+		    strcmp(mode, "expect-refused") != 0 && strcmp(mode, "init-args") != 0)
 			label = argv[2];
 		else
 			module = argv[2];
@@ -1289,6 +1407,8 @@ int main(int argc, char **argv)
 			ok = mode_threads(label);
 	} else if (strcmp(mode, "expect-refused") == 0) {
 		ok = mode_expect_refused();
+	} else if (strcmp(mode, "init-args") == 0) {
+		ok = mode_init_args();
 	} else {
 		usage();
 		return 2;

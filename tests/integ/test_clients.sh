@@ -32,6 +32,25 @@ if command -v p11tool >/dev/null; then
 	cat "$T/tokens.out"
 	grep -q "token=$TEST_TOKEN_LABEL" "$T/tokens.out" || die "p11tool does not list the token"
 
+	# RFC 7512: the token's URI names it by model, manufacturer, serial and label, and the
+	# full URI selects it; one serial off selects nothing.
+	full=$(sed -n "s/^[[:space:]]*URL: \(pkcs11:.*token=$TEST_TOKEN_LABEL\)\$/\1/p" "$T/tokens.out" | head -1)
+	log "the token's URI: $full"
+	for attr in "model=teehsm-emu" "manufacturer=teehsm" "token=$TEST_TOKEN_LABEL"; do
+		case ";${full#pkcs11:};" in *";$attr;"*) ;; *) die "the token URI lacks $attr" ;; esac
+	done
+	serial=$(printf '%s\n' "$full" | tr ';' '\n' | sed -n 's/^serial=//p')
+	[[ "$serial" =~ ^[0-9a-f]{16}$ ]] || die "the token URI's serial '$serial' is not 16 hex digits"
+	gnutls_tool --login --test-sign "$full;object=c1;type=private" >"$T/fullsign.out" 2>&1 ||
+		{ cat "$T/fullsign.out" >&2; die "p11tool --test-sign with the token's full URI failed"; }
+	[ "$(grep -c '\.\.\. ok' "$T/fullsign.out")" -ge 2 ] || die "--test-sign with the full URI did not verify"
+	other="$(printf '%s' "$serial" | tr '0-9a-f' '1-9a-f0')"
+	if gnutls_tool --login --test-sign "${full/serial=$serial/serial=$other};object=c1;type=private" \
+		>"$T/othersign.out" 2>&1; then
+		cat "$T/othersign.out" >&2
+		die "a URI with another serial selected the token"
+	fi
+
 	log "p11tool --login --list-privkeys"
 	gnutls_tool --login --list-privkeys "$URI" >"$T/privkeys.out" 2>&1 ||
 		{ cat "$T/privkeys.out" >&2; die "p11tool --list-privkeys failed"; }

@@ -12,6 +12,7 @@ client_conf "$T/client.conf" srv
 
 drive "$T/client.conf" e2e e2e-key
 assert_alive srv
+drive "$T/client.conf" init-args
 
 # Persistence: a new server process over the same store still has the key and can sign.
 server_stop srv
