@@ -159,9 +159,6 @@ CK_RV cli_C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	q.call_case = TEEHSM__REQUEST__CALL_UNWRAP_KEY;
 	q.unwrap_key = &a;
 	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_UNWRAP_KEY, &resp);
-	/* No operation stays active; a wrapped key larger than a frame is simply out of range. */
-	if (rv == CKR_DATA_LEN_RANGE && !resp)
-		rv = CKR_WRAPPED_KEY_LEN_RANGE;
 	rv = cli_object_answer(rv, resp, TEEHSM__RESPONSE__RESULT_UNWRAP_KEY, phKey);
 out:
 	codec_response_free(resp);

@@ -1,12 +1,6 @@
 /* §5.7 Object management, forwarded to teehsmd. Templates go through the codec both ways. */
 #include "cli_calls.h"
 
-/* A template the frame cannot carry never reached the token: the device cannot take it. */
-static CK_RV template_too_large(CK_RV rv, const Teehsm__Response *resp)
-{
-	return rv == CKR_DATA_LEN_RANGE && !resp ? CKR_DEVICE_MEMORY : rv;
-}
-
 CK_RV cli_C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
 			 CK_OBJECT_HANDLE_PTR phObject)
 {
@@ -29,8 +23,7 @@ CK_RV cli_C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	q.call_case = TEEHSM__REQUEST__CALL_CREATE_OBJECT;
 	q.create_object = &a;
 	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_CREATE_OBJECT, &resp);
-	rv = cli_object_answer(template_too_large(rv, resp), resp,
-			       TEEHSM__RESPONSE__RESULT_CREATE_OBJECT, phObject);
+	rv = cli_object_answer(rv, resp, TEEHSM__RESPONSE__RESULT_CREATE_OBJECT, phObject);
 out:
 	codec_response_free(resp);
 	codec_attrs_free(&attrs);
@@ -61,8 +54,7 @@ CK_RV cli_C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 	q.call_case = TEEHSM__REQUEST__CALL_COPY_OBJECT;
 	q.copy_object = &a;
 	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT_COPY_OBJECT, &resp);
-	rv = cli_object_answer(template_too_large(rv, resp), resp,
-			       TEEHSM__RESPONSE__RESULT_COPY_OBJECT, phNewObject);
+	rv = cli_object_answer(rv, resp, TEEHSM__RESPONSE__RESULT_COPY_OBJECT, phNewObject);
 out:
 	codec_response_free(resp);
 	codec_attrs_free(&attrs);
@@ -118,7 +110,6 @@ CK_RV cli_C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObje
 	q.call_case = TEEHSM__REQUEST__CALL_SET_ATTRIBUTE_VALUE;
 	q.set_attribute_value = &a;
 	rv = cli_call(&q, TEEHSM__RESPONSE__RESULT__NOT_SET, &resp);
-	rv = template_too_large(rv, resp);
 out:
 	codec_response_free(resp);
 	codec_attrs_free(&attrs);

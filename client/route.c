@@ -61,6 +61,41 @@ static int repeatable(Teehsm__Request__CallCase c)
 	}
 }
 
+/* What a call answers when its request cannot fit a frame (it never left the module), by the
+ * return codes the specification lists for the function. Calls on data (C_Sign, C_Encrypt, ...)
+ * are not here: they keep CKR_DATA_LEN_RANGE, which cli_call_abortable turns into their own
+ * answer after ending the token's operation. */
+static const struct {
+	Teehsm__Request__CallCase call;
+	CK_RV rv;
+} too_large[] = {
+	{ TEEHSM__REQUEST__CALL_INIT_TOKEN, CKR_PIN_LEN_RANGE },
+	{ TEEHSM__REQUEST__CALL_INIT_PIN, CKR_PIN_LEN_RANGE },
+	{ TEEHSM__REQUEST__CALL_SET_PIN, CKR_PIN_LEN_RANGE },
+	{ TEEHSM__REQUEST__CALL_LOGIN, CKR_PIN_LEN_RANGE },
+	{ TEEHSM__REQUEST__CALL_CREATE_OBJECT, CKR_DEVICE_MEMORY },
+	{ TEEHSM__REQUEST__CALL_COPY_OBJECT, CKR_DEVICE_MEMORY },
+	{ TEEHSM__REQUEST__CALL_SET_ATTRIBUTE_VALUE, CKR_DEVICE_MEMORY },
+	{ TEEHSM__REQUEST__CALL_GET_ATTRIBUTE_VALUE, CKR_DEVICE_MEMORY },
+	{ TEEHSM__REQUEST__CALL_FIND_OBJECTS_INIT, CKR_DEVICE_MEMORY },
+	{ TEEHSM__REQUEST__CALL_GENERATE_KEY, CKR_DEVICE_MEMORY },
+	{ TEEHSM__REQUEST__CALL_GENERATE_KEY_PAIR, CKR_DEVICE_MEMORY },
+	{ TEEHSM__REQUEST__CALL_DERIVE_KEY, CKR_DEVICE_MEMORY },
+	{ TEEHSM__REQUEST__CALL_UNWRAP_KEY, CKR_WRAPPED_KEY_LEN_RANGE },
+	{ TEEHSM__REQUEST__CALL_SEED_RANDOM, CKR_DEVICE_MEMORY },
+};
+
+/* rv of a call whose answer is resp, with a request that never left replaced as above. */
+static CK_RV too_large_rv(Teehsm__Request__CallCase c, CK_RV rv, const Teehsm__Response *resp)
+{
+	if (rv != CKR_DATA_LEN_RANGE || resp)
+		return rv;
+	for (size_t i = 0; i < sizeof(too_large) / sizeof(too_large[0]); i++)
+		if (too_large[i].call == c)
+			return too_large[i].rv;
+	return rv;
+}
+
 CK_RV cli_call_server(size_t server, Teehsm__Request *q, Teehsm__Response__ResultCase want,
 		      uint64_t *conn_used, Teehsm__Response **resp)
 {
@@ -130,6 +165,7 @@ CK_RV cli_call_routed(Teehsm__Request *q, Teehsm__Response__ResultCase want,
 		*field = slot & (SLOT_LOCAL_MAX - 1);
 	}
 	rv = cli_rpc_call(srv[r.server], q, want, &opts, &r.conn, resp);
+	rv = too_large_rv(q->call_case, rv, *resp);
 	*field = mine;
 	if (route)
 		*route = r;

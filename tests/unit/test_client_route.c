@@ -245,6 +245,42 @@ static void test_restart_of_one_server(void **state)
 	assert_int_equal(t->f->C_CloseSession(a), CKR_OK);
 }
 
+/* A request too large for a frame never leaves the module, and the answer is the one the
+ * specification lists for the function; the session goes on. */
+static void test_requests_too_large(void **state)
+{
+	struct two *t = *state;
+	const size_t big_len = 2u << 20; /* 2 MiB: above the 1 MiB frame */
+	CK_BYTE *big = calloc(1, big_len);
+	CK_SESSION_HANDLE s = user_session(t, SLOT_B);
+	CK_OBJECT_CLASS cls = CKO_DATA;
+	CK_KEY_TYPE aes = CKK_AES;
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE data[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_VALUE, big, big_len } };
+	CK_ATTRIBUTE label[] = { { CKA_LABEL, big, big_len } };
+	CK_ATTRIBUTE unwrap_tmpl[] = { { CKA_KEY_TYPE, &aes, sizeof(aes) },
+				       { CKA_TOKEN, &yes, sizeof(yes) } };
+	CK_MECHANISM ec = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM kw = { CKM_AES_KEY_WRAP, NULL, 0 };
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE, h2 = CK_INVALID_HANDLE;
+	unsigned long calls = 0;
+
+	assert_non_null(big);
+	calls = t->lt[1]->calls;
+	assert_int_equal(t->f->C_CreateObject(s, data, 2, &h), CKR_DEVICE_MEMORY);
+	assert_int_equal(t->f->C_FindObjectsInit(s, label, 1), CKR_DEVICE_MEMORY);
+	assert_int_equal(t->f->C_GenerateKeyPair(s, &ec, label, 1, label, 1, &h, &h2),
+			 CKR_DEVICE_MEMORY);
+	assert_int_equal(t->f->C_UnwrapKey(s, &kw, 1, big, big_len, unwrap_tmpl, 2, &h),
+			 CKR_WRAPPED_KEY_LEN_RANGE);
+	assert_int_equal(t->f->C_Login(s, CKU_SO, big, big_len), CKR_PIN_LEN_RANGE);
+	assert_int_equal(t->lt[1]->calls, calls); /* none of them left the module */
+	/* The session and its login are intact. */
+	assert_int_equal(count_label(t, s, "nothing"), 0);
+	free(big);
+	assert_int_equal(t->f->C_CloseSession(s), CKR_OK);
+}
+
 /* ---- the session table ---- */
 
 static void test_session_table(void **state)
@@ -421,6 +457,7 @@ int main(void)
 						two_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_of_one_server, two_setup,
 						two_teardown),
+		cmocka_unit_test_setup_teardown(test_requests_too_large, two_setup, two_teardown),
 		cmocka_unit_test(test_session_table),
 		cmocka_unit_test(test_session_table_limit),
 		cmocka_unit_test_setup_teardown(test_conf_servers, conf_setup, conf_teardown),
