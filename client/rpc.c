@@ -321,9 +321,10 @@ static enum cli_io rpc_exchange(struct cli_rpc *r, Teehsm__Request *q, int64_t d
 	return me.resp ? CLI_IO_OK : me.why;
 }
 
-/* The first exchange on a new connection (state CONNECTING, no lock held): agree on the
- * protocol and the frame cap. CKR_OK with *send_max set, or CKR_DEVICE_ERROR (logged). */
-static CK_RV rpc_hello(struct cli_rpc *r, uint64_t id, size_t *send_max)
+/* The first exchange on a new connection (state CONNECTING, no lock held), before the call's
+ * deadline: agree on the protocol and the frame cap. CKR_OK with *send_max set, or
+ * CKR_DEVICE_ERROR (logged). */
+static CK_RV rpc_hello(struct cli_rpc *r, uint64_t id, int64_t deadline, size_t *send_max)
 {
 	Teehsm__Request q = TEEHSM__REQUEST__INIT;
 	Teehsm__Hello h = TEEHSM__HELLO__INIT;
@@ -331,7 +332,6 @@ static CK_RV rpc_hello(struct cli_rpc *r, uint64_t id, size_t *send_max)
 	const Teehsm__Hello *sh = NULL;
 	uint8_t *out = NULL, *in = NULL;
 	size_t out_len = 0, in_len = 0;
-	int64_t deadline = cli_now_ms() + (int64_t)r->t->call_timeout_ms;
 	enum cli_io io = CLI_IO_ERROR;
 	CK_RV rv = CKR_DEVICE_ERROR;
 
@@ -389,8 +389,10 @@ out:
 	return rv;
 }
 
-/* Make the connection (r->lock held, dropped meanwhile; state DOWN): CKR_OK with state UP. */
-static CK_RV rpc_connect(struct cli_rpc *r)
+/* Make the connection (r->lock held, dropped meanwhile; state DOWN) for a call due by deadline:
+ * CKR_OK with state UP. The TCP connection and TLS handshake have connect_timeout_ms of their
+ * own; Hello must be answered within the call's deadline. */
+static CK_RV rpc_connect(struct cli_rpc *r, int64_t deadline)
 {
 	size_t send_max = CODEC_MIN_MAX_FRAME;
 	uint64_t id = r->next_id++;
@@ -400,7 +402,7 @@ static CK_RV rpc_connect(struct cli_rpc *r)
 	pthread_mutex_unlock(&r->lock);
 	rv = r->t->ops->connect(r->t);
 	if (rv == CKR_OK) {
-		rv = rpc_hello(r, id, &send_max);
+		rv = rpc_hello(r, id, deadline, &send_max);
 		if (rv != CKR_OK)
 			r->t->ops->disconnect(r->t);
 	}
@@ -417,14 +419,20 @@ static CK_RV rpc_connect(struct cli_rpc *r)
 	return rv;
 }
 
-/* Wait until the connection is neither being made nor being taken down (r->lock held). */
-static void rpc_wait_stable(struct cli_rpc *r)
+/* Wait until the connection is neither being made nor being taken down (r->lock held): 0, or
+ * -1 when the deadline passed first (another call is still connecting). */
+static int rpc_wait_stable(struct cli_rpc *r, int64_t deadline)
 {
 	for (;;) {
 		rpc_settle(r);
 		if (r->state == RPC_DOWN || r->state == RPC_UP)
-			return;
-		pthread_cond_wait(&r->cv, &r->lock);
+			return 0;
+		if (rpc_wait(r, deadline) == ETIMEDOUT && r->state != RPC_DOWN &&
+		    r->state != RPC_UP) {
+			log_error("%s: no usable connection to the server within %lu ms",
+				  r->t->name, r->t->call_timeout_ms);
+			return -1;
+		}
 	}
 }
 
@@ -442,7 +450,10 @@ CK_RV cli_rpc_call(struct cli_rpc *r, Teehsm__Request *q, Teehsm__Response__Resu
 	pthread_mutex_lock(&r->lock);
 again:
 	tries++;
-	rpc_wait_stable(r);
+	if (rpc_wait_stable(r, deadline)) {
+		rv = CKR_DEVICE_ERROR;
+		goto out;
+	}
 	/* With no call in flight, anything the server sent means it went away (a restart). */
 	if (r->state == RPC_UP && r->users == 0 && r->t->ops->idle_check(r->t)) {
 		log_debug("%s: the server closed connection %" PRIu64, r->t->name, r->conn);
@@ -455,7 +466,7 @@ again:
 	}
 	fresh = r->state == RPC_DOWN;
 	if (fresh) {
-		rv = rpc_connect(r);
+		rv = rpc_connect(r, deadline);
 		if (rv != CKR_OK)
 			goto out;
 	}
