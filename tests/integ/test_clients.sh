@@ -44,12 +44,18 @@ if command -v p11tool >/dev/null; then
 	gnutls_tool --login --test-sign "$full;object=c1;type=private" >"$T/fullsign.out" 2>&1 ||
 		{ cat "$T/fullsign.out" >&2; die "p11tool --test-sign with the token's full URI failed"; }
 	[ "$(grep -c '\.\.\. ok' "$T/fullsign.out")" -ge 2 ] || die "--test-sign with the full URI did not verify"
+	# (--list-privkeys rather than a failing --test-sign: GnuTLS's p11tool can hang in exit()
+	# after a failed --test-sign under the sanitizer preload.)
 	other="$(printf '%s' "$serial" | tr '0-9a-f' '1-9a-f0')"
-	if gnutls_tool --login --test-sign "${full/serial=$serial/serial=$other};object=c1;type=private" \
-		>"$T/othersign.out" 2>&1; then
-		cat "$T/othersign.out" >&2
+	gnutls_tool --login --list-privkeys "${full/serial=$serial/serial=$other}" \
+		>"$T/otherlist.out" 2>&1 || true
+	if grep -q "object=c1" "$T/otherlist.out"; then
+		cat "$T/otherlist.out" >&2
 		die "a URI with another serial selected the token"
 	fi
+	gnutls_tool --login --list-privkeys "$full" >"$T/fulllist.out" 2>&1 ||
+		{ cat "$T/fulllist.out" >&2; die "p11tool --list-privkeys with the full URI failed"; }
+	grep -q "object=c1" "$T/fulllist.out" || die "the full URI does not list the key c1"
 
 	log "p11tool --login --list-privkeys"
 	gnutls_tool --login --list-privkeys "$URI" >"$T/privkeys.out" 2>&1 ||
