@@ -57,6 +57,13 @@ if command -v p11tool >/dev/null; then
 		{ cat "$T/fulllist.out" >&2; die "p11tool --list-privkeys with the full URI failed"; }
 	grep -q "object=c1" "$T/fulllist.out" || die "the full URI does not list the key c1"
 
+	log "p11tool --login --list-all"
+	gnutls_tool --login --list-all "$URI" >"$T/all.out" 2>&1 ||
+		{ cat "$T/all.out" >&2; die "p11tool --list-all failed"; }
+	cat "$T/all.out"
+	grep -q "object=c1;type=private" "$T/all.out" || die "p11tool --list-all does not list the private key"
+	grep -q "object=c1;type=public" "$T/all.out" || die "p11tool --list-all does not list the public key"
+
 	log "p11tool --login --list-privkeys"
 	gnutls_tool --login --list-privkeys "$URI" >"$T/privkeys.out" 2>&1 ||
 		{ cat "$T/privkeys.out" >&2; die "p11tool --list-privkeys failed"; }

@@ -80,5 +80,28 @@ if grep -q "Private Key Object" "$T/O-public.out"; then
 	die "the private key is listed without login"
 fi
 
+# A certificate for the key, written to the token and read back byte for byte. The token
+# parses subject, issuer and serial from it (shown by -O).
+log "pkcs11-tool --write-object / --read-object of a certificate"
+openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	-keyout "$T/cert.key" -subj "/CN=teehsm-cert-test/O=teehsm" -days 30 \
+	-outform DER -out "$T/cert.der" 2>/dev/null || die "openssl req -x509 failed"
+p11tool "$C" --login --pin "$TEST_USER_PIN" --write-object "$T/cert.der" --type cert \
+	--label t1-cert --id 7401 >"$T/wcert.out" 2>&1 ||
+	{ cat "$T/wcert.out" >&2; die "pkcs11-tool --write-object --type cert failed"; }
+p11tool "$C" --read-object --type cert --label t1-cert -o "$T/cert.back.der" >"$T/rcert.out" 2>&1 ||
+	{ cat "$T/rcert.out" >&2; die "pkcs11-tool --read-object --type cert failed"; }
+cmp -s "$T/cert.der" "$T/cert.back.der" || die "the certificate read back differs from the one written"
+p11tool "$C" -O >"$T/O-cert.out" 2>&1 || { cat "$T/O-cert.out" >&2; die "pkcs11-tool -O failed"; }
+grep -q "Certificate Object; type = X.509 cert" "$T/O-cert.out" || { cat "$T/O-cert.out" >&2; die "-O does not list the certificate"; }
+grep -q "subject:.*teehsm-cert-test" "$T/O-cert.out" || { cat "$T/O-cert.out" >&2; die "-O does not show the certificate's subject"; }
+# Deleting it sticks.
+p11tool "$C" --login --pin "$TEST_USER_PIN" --delete-object --type cert --label t1-cert \
+	>"$T/dcert.out" 2>&1 || { cat "$T/dcert.out" >&2; die "pkcs11-tool --delete-object --type cert failed"; }
+p11tool "$C" -O >"$T/O-nocert.out" 2>&1 || die "pkcs11-tool -O failed"
+if grep -q "Certificate Object" "$T/O-nocert.out"; then
+	die "the certificate is still listed after --delete-object"
+fi
+
 assert_alive srv
 server_stop srv
