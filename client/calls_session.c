@@ -42,7 +42,8 @@ CK_RV cli_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplicat
 		c.session = s.remote;
 		q.call_case = TEEHSM__REQUEST__CALL_CLOSE_SESSION;
 		q.close_session = &c;
-		cli_call_server(s.server, &q, TEEHSM__RESPONSE__RESULT__NOT_SET, NULL, &cresp);
+		cli_call_server(s.server, s.conn, &q, TEEHSM__RESPONSE__RESULT__NOT_SET, NULL,
+				&cresp);
 		codec_response_free(cresp);
 		goto out;
 	}

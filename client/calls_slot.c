@@ -81,7 +81,7 @@ static CK_RV server_slots(size_t server, CK_BBOOL tokenPresent, CK_SLOT_ID **lis
 		a.has_out_len = 1;
 		a.out_len = room;
 		codec_response_free(resp);
-		rv = cli_call_server(server, &q, TEEHSM__RESPONSE__RESULT_GET_SLOT_LIST, NULL,
+		rv = cli_call_server(server, 0, &q, TEEHSM__RESPONSE__RESULT_GET_SLOT_LIST, NULL,
 				     &resp);
 		if (rv != CKR_BUFFER_TOO_SMALL)
 			break;

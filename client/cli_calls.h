@@ -66,10 +66,12 @@ CK_RV cli_call_routed(Teehsm__Request *q, Teehsm__Response__ResultCase want,
 /* cli_call_routed without the route. */
 CK_RV cli_call(Teehsm__Request *q, Teehsm__Response__ResultCase want, Teehsm__Response **resp);
 
-/* Send q, which names no session or slot (C_GetSlotList), to server number `server`.
- * conn_used (may be NULL) is set as cli_rpc_call sets it. */
-CK_RV cli_call_server(size_t server, Teehsm__Request *q, Teehsm__Response__ResultCase want,
-		      uint64_t *conn_used, Teehsm__Response **resp);
+/* Send q as it is, without translating any handle, to server number `server`: on connection
+ * conn only (as cli_rpc_opts.conn), or on any when conn is 0. conn_used (may be NULL) is set
+ * as cli_rpc_call sets it. For C_GetSlotList, and for the server's own session handles. */
+CK_RV cli_call_server(size_t server, uint64_t conn, Teehsm__Request *q,
+		      Teehsm__Response__ResultCase want, uint64_t *conn_used,
+		      Teehsm__Response **resp);
 
 /* A number from the server that must fit a CK_ULONG: CKR_OK, or CKR_DEVICE_ERROR. */
 CK_RV cli_ulong_from_wire(uint64_t v, CK_ULONG *out);

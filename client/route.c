@@ -96,11 +96,13 @@ static CK_RV too_large_rv(Teehsm__Request__CallCase c, CK_RV rv, const Teehsm__R
 	return rv;
 }
 
-CK_RV cli_call_server(size_t server, Teehsm__Request *q, Teehsm__Response__ResultCase want,
-		      uint64_t *conn_used, Teehsm__Response **resp)
+CK_RV cli_call_server(size_t server, uint64_t conn, Teehsm__Request *q,
+		      Teehsm__Response__ResultCase want, uint64_t *conn_used,
+		      Teehsm__Response **resp)
 {
 	struct cli_rpc *const *srv = NULL;
-	struct cli_rpc_opts opts = { .conn = 0, .repeatable = repeatable(q->call_case) };
+	struct cli_rpc_opts opts = { .conn = conn,
+				     .repeatable = !conn && repeatable(q->call_case) };
 	size_t n = 0;
 	CK_RV rv = cli_begin(&srv, &n);
 
