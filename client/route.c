@@ -154,6 +154,7 @@ CK_RV cli_call_routed(Teehsm__Request *q, Teehsm__Response__ResultCase want,
 		if (!field) {
 			log_error("%d: a call with neither a session nor a slot",
 				  (int)q->call_case);
+			rv = CKR_GENERAL_ERROR;
 			goto out;
 		}
 		if (codec_ulong_from_wire(*field, &slot) || (slot >> CLI_SLOT_SHIFT) >= n) {
