@@ -272,7 +272,6 @@ static enum cli_io rpc_exchange(struct cli_rpc *r, Teehsm__Request *q, int64_t d
 	struct pending me = { .next = NULL };
 	uint8_t *out = NULL;
 	size_t out_len = 0, send_max = r->send_max;
-	unsigned n = 0;
 	enum cli_io io = CLI_IO_ERROR;
 
 	*a = NULL;
@@ -280,12 +279,10 @@ static enum cli_io rpc_exchange(struct cli_rpc *r, Teehsm__Request *q, int64_t d
 	me.id = q->id = r->next_id++;
 	me.next = r->pending;
 	r->pending = &me;
-	r->users++;
-	for (struct pending *p = r->pending; p; p = p->next)
-		n++;
-	if (n > r->most_in_flight) {
-		r->most_in_flight = n;
-		log_debug("%s: %u calls in flight, the most so far", r->t->name, n);
+	r->users++; /* every user is on the pending list: users is the calls in flight */
+	if (r->users > r->most_in_flight) {
+		r->most_in_flight = r->users;
+		log_debug("%s: %u calls in flight, the most so far", r->t->name, r->users);
 	}
 	pthread_mutex_unlock(&r->lock);
 
