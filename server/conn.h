@@ -16,6 +16,14 @@
  * and -1 is returned (the reason is logged); 0 otherwise. */
 int conn_new(struct srv *srv, evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen);
 
+/* Take over fd, accepted on the Unix socket at path: the peer is named by its kernel
+ * credentials (SO_PEERCRED) and served without TLS. 0, or -1 with fd closed. */
+int conn_new_unix(struct srv *srv, evutil_socket_t fd, const char *path);
+
+/* SIGTERM: read no more requests; every connection closes once its calls in flight have
+ * completed and their answers are out. When the last one has closed, the loop is broken. */
+void conn_drain_all(struct srv *srv);
+
 /* Close every connection of srv now (server shutdown): their peers are freed, so their token
  * sessions close and their logins end. */
 void conn_free_all(struct srv *srv);

@@ -521,14 +521,46 @@ static enum srv_verdict do_hello(struct srv_peer *p, const Teehsm__Request *q, s
 	return SRV_REPLY;
 }
 
-enum srv_verdict srv_dispatch(struct srv_peer *p, const uint8_t *in, size_t in_len, uint8_t **out,
-			      size_t *out_len)
+/* The calls of one PKCS#11 session share a lane; every call that names a slot instead (field 1
+ * of each call message is `session` or `slot_id`, teehsm.proto) shares lane 0. */
+static uint64_t lane_of(const Teehsm__Request *q)
+{
+	const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(
+		&teehsm__request__descriptor, (unsigned)q->call_case);
+	const ProtobufCMessage *sub = NULL;
+	const ProtobufCFieldDescriptor *f1 = NULL;
+
+	if (!fd || fd->type != PROTOBUF_C_TYPE_MESSAGE)
+		return 0;
+	sub = *(const ProtobufCMessage *const *)(const void *)((const char *)q + fd->offset);
+	if (!sub)
+		return 0;
+	f1 = protobuf_c_message_descriptor_get_field(sub->descriptor, 1);
+	if (!f1 || f1->type != PROTOBUF_C_TYPE_UINT64 || strcmp(f1->name, "session") != 0)
+		return 0;
+	return *(const uint64_t *)(const void *)((const char *)sub + f1->offset);
+}
+
+/* Pack r into *out: SRV_CLOSE when it does not fit the peer's frame cap. */
+static enum srv_verdict pack_reply(struct srv_peer *p, struct reply *r, enum srv_verdict v,
+				   uint8_t **out, size_t *out_len)
+{
+	if (codec_pack_response(&r->resp, srv_peer_max_frame(p), out, out_len)) {
+		log_error("%s: response does not fit a frame", p->identity);
+		return SRV_CLOSE;
+	}
+	return v;
+}
+
+enum srv_verdict srv_request(struct srv_peer *p, const uint8_t *in, size_t in_len,
+			     struct srv_call **call, uint8_t **out, size_t *out_len)
 {
 	enum srv_verdict verdict = SRV_CLOSE;
 	Teehsm__Request *q = NULL;
 	const struct srv_handler *h = NULL;
 	struct reply r;
 
+	*call = NULL;
 	*out = NULL;
 	*out_len = 0;
 	memset(&r, 0, sizeof(r));
@@ -546,29 +578,75 @@ enum srv_verdict srv_dispatch(struct srv_peer *p, const uint8_t *in, size_t in_l
 			log_warn("%s: second Hello: closing", p->identity);
 			goto out;
 		}
-		verdict = do_hello(p, q, &r);
+		verdict = pack_reply(p, &r, do_hello(p, q, &r), out, out_len);
 	} else if (!p->hello_done) {
 		log_warn("%s: request before Hello: closing", p->identity);
-		goto out;
 	} else if ((h = handler_for(q->call_case))) {
-		r.resp.rv = h->fn(p, q, &r);
-		/* The result members of Response share one union: a handler that filled its
-		 * answer left a pointer there, and the table names the case it belongs to. */
-		if (h->result != TEEHSM__RESPONSE__RESULT__NOT_SET && r.resp.hello)
-			r.resp.result_case = h->result;
-		log_debug("%s: %s -> 0x%lx", p->identity, h->name, (unsigned long)r.resp.rv);
-		verdict = SRV_REPLY;
+		*call = calloc(1, sizeof(**call));
+		if (!*call) {
+			log_error("%s: out of memory", p->identity);
+			goto out;
+		}
+		(*call)->q = q;
+		(*call)->h = h;
+		(*call)->lane = lane_of(q);
+		q = NULL; /* the call owns it now */
+		verdict = SRV_RUN;
 	} else {
 		/* A call this server does not carry (an older server, a newer client). */
 		r.resp.rv = CKR_FUNCTION_NOT_SUPPORTED;
-		verdict = SRV_REPLY;
-	}
-	if (codec_pack_response(&r.resp, srv_peer_max_frame(p), out, out_len)) {
-		log_error("%s: response does not fit a frame", p->identity);
-		verdict = SRV_CLOSE;
+		verdict = pack_reply(p, &r, SRV_REPLY, out, out_len);
 	}
 out:
 	reply_release(&r);
 	codec_request_free(q);
 	return verdict;
+}
+
+uint64_t srv_call_lane(const struct srv_call *call)
+{
+	return call->lane;
+}
+
+void srv_call_free(struct srv_call *call)
+{
+	if (!call)
+		return;
+	codec_request_free(call->q);
+	free(call);
+}
+
+enum srv_verdict srv_call_run(struct srv_peer *p, struct srv_call *call, uint8_t **out,
+			      size_t *out_len)
+{
+	const struct srv_handler *h = call->h;
+	enum srv_verdict verdict = SRV_REPLY;
+	struct reply r;
+
+	*out = NULL;
+	*out_len = 0;
+	memset(&r, 0, sizeof(r));
+	teehsm__response__init(&r.resp);
+	r.resp.id = call->q->id;
+	r.resp.rv = h->fn(p, call->q, &r);
+	/* The result members of Response share one union: a handler that filled its answer
+	 * left a pointer there, and the table names the case it belongs to. */
+	if (h->result != TEEHSM__RESPONSE__RESULT__NOT_SET && r.resp.hello)
+		r.resp.result_case = h->result;
+	log_debug("%s: %s -> 0x%lx", p->identity, h->name, (unsigned long)r.resp.rv);
+	verdict = pack_reply(p, &r, verdict, out, out_len);
+	reply_release(&r);
+	srv_call_free(call);
+	return verdict;
+}
+
+enum srv_verdict srv_dispatch(struct srv_peer *p, const uint8_t *in, size_t in_len, uint8_t **out,
+			      size_t *out_len)
+{
+	struct srv_call *call = NULL;
+	enum srv_verdict v = srv_request(p, in, in_len, &call, out, out_len);
+
+	if (v == SRV_RUN)
+		v = srv_call_run(p, call, out, out_len);
+	return v;
 }

@@ -19,6 +19,13 @@ struct srv_peer {
 	char *identity;
 };
 
+/* A decoded request waiting for a worker (dispatch.h). */
+struct srv_call {
+	Teehsm__Request *q;
+	const struct srv_handler *h;
+	uint64_t lane;
+};
+
 /* Everything one response may point to, kept alive until it is packed, then released. */
 struct reply {
 	Teehsm__Response resp;

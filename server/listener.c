@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <event2/listener.h>
 
@@ -34,6 +37,9 @@ struct listener {
 
 struct listeners {
 	struct srv *srv;
+	struct listener unix_l; /* the local agents' socket, when configured */
+	dev_t unix_dev;		/* what we bound, so that only that is unlinked */
+	ino_t unix_ino;
 	struct addrinfo *res[SRVCONF_MAX_LISTEN]; /* per listen entry, resolved up front */
 	struct listener v[MAX_LISTENERS];
 	size_t n;
@@ -54,11 +60,17 @@ static void listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, s
 	}
 	if (srv->n_conns >= srv->cfg->max_connections) {
 		log_warn("%s: refused: %zu connections open (max_connections)",
-			 conn_format_addr(sa, (socklen_t)salen, addr, sizeof(addr)), srv->n_conns);
+			 l == &l->set->unix_l
+				 ? l->addr
+				 : conn_format_addr(sa, (socklen_t)salen, addr, sizeof(addr)),
+			 srv->n_conns);
 		evutil_closesocket(fd);
 		return;
 	}
-	conn_new(srv, fd, sa, (socklen_t)salen);
+	if (l == &l->set->unix_l)
+		conn_new_unix(srv, fd, srv->cfg->unix_socket);
+	else
+		conn_new(srv, fd, sa, (socklen_t)salen);
 }
 
 static void listener_resume_cb(evutil_socket_t fd, short what, void *arg)
@@ -205,6 +217,93 @@ out:
 	return ret;
 }
 
+/* Is something already accepting on the Unix socket at path? */
+static int unix_in_use(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int used = 0;
+
+	if (fd < 0)
+		return 0;
+	used = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	return used;
+}
+
+/* The local agents' socket: no TLS; the kernel names each peer (SO_PEERCRED). A socket file
+ * left by an earlier run is replaced; one that a live server accepts on is not. */
+static int listener_bind_unix(struct listeners *ls, char *err, size_t errlen)
+{
+	const struct srv_config *cfg = ls->srv->cfg;
+	struct listener *l = &ls->unix_l;
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd = -1;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	/* srvconf checked that it fits. */
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", cfg->unix_socket);
+	if (lstat(sun.sun_path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s:%u: unix_socket = %s: exists and is not a socket",
+				 cfg->path, cfg->unix_socket_line, sun.sun_path);
+			return -1;
+		}
+		if (unix_in_use(&sun)) {
+			snprintf(err, errlen,
+				 "%s:%u: unix_socket = %s: another process accepts on it",
+				 cfg->path, cfg->unix_socket_line, sun.sun_path);
+			return -1;
+		}
+		unlink(sun.sun_path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		snprintf(err, errlen, "%s:%u: unix_socket = %s: cannot bind: %s", cfg->path,
+			 cfg->unix_socket_line, sun.sun_path, strerror(errno));
+		goto fail;
+	}
+	/* Nobody can connect before listen(): set the mode first. */
+	if (chmod(sun.sun_path, (mode_t)cfg->unix_socket_mode) != 0 ||
+	    lstat(sun.sun_path, &st) != 0) {
+		snprintf(err, errlen, "%s:%u: unix_socket = %s: cannot set its mode: %s", cfg->path,
+			 cfg->unix_socket_line, sun.sun_path, strerror(errno));
+		unlink(sun.sun_path);
+		goto fail;
+	}
+	ls->unix_dev = st.st_dev;
+	ls->unix_ino = st.st_ino;
+	if (listen(fd, SOMAXCONN) != 0) {
+		snprintf(err, errlen, "%s:%u: unix_socket = %s: cannot listen: %s", cfg->path,
+			 cfg->unix_socket_line, sun.sun_path, strerror(errno));
+		unlink(sun.sun_path);
+		goto fail;
+	}
+	l->set = ls;
+	snprintf(l->addr, sizeof(l->addr), "unix:%s", sun.sun_path);
+	l->lev = evconnlistener_new(ls->srv->base, listener_accept_cb, l,
+				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (!l->lev) {
+		snprintf(err, errlen, "unix_socket: out of memory");
+		unlink(sun.sun_path);
+		goto fail;
+	}
+	fd = -1; /* the listener owns it */
+	l->resume_timer = evtimer_new(ls->srv->base, listener_resume_cb, l);
+	if (!l->resume_timer) {
+		snprintf(err, errlen, "unix_socket: out of memory");
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->lev, listener_error_cb);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	ls->unix_ino = 0;
+	return -1;
+}
+
 int listeners_start(struct listeners *ls, char *err, size_t errlen)
 {
 	const struct srv_config *cfg = ls->srv->cfg;
@@ -230,8 +329,12 @@ int listeners_start(struct listeners *ls, char *err, size_t errlen)
 		if (i == 0)
 			ls->first_port = port;
 	}
+	if (cfg->unix_socket && listener_bind_unix(ls, err, errlen))
+		return -1;
 	for (size_t i = 0; i < ls->n; i++)
 		log_info("listening on %s", ls->v[i].addr);
+	if (ls->unix_l.lev)
+		log_info("listening on %s (mode %04lo)", ls->unix_l.addr, cfg->unix_socket_mode);
 	return 0;
 }
 
@@ -252,5 +355,16 @@ void listeners_free(struct listeners *ls)
 	for (size_t i = 0; i < SRVCONF_MAX_LISTEN; i++)
 		if (ls->res[i])
 			freeaddrinfo(ls->res[i]);
+	if (ls->unix_l.resume_timer)
+		event_free(ls->unix_l.resume_timer);
+	if (ls->unix_l.lev) {
+		struct stat st;
+		const char *path = ls->srv->cfg->unix_socket;
+
+		evconnlistener_free(ls->unix_l.lev);
+		/* Remove our socket file, not one a newer server has put there since. */
+		if (lstat(path, &st) == 0 && st.st_dev == ls->unix_dev && st.st_ino == ls->unix_ino)
+			unlink(path);
+	}
 	free(ls);
 }

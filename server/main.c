@@ -26,6 +26,7 @@
 #include "server.h"
 #include "srvconf.h"
 #include "tls.h"
+#include "workers.h"
 
 #define EXIT_USAGE 2
 /* Longest PIN accepted from a --*-pin-file. */
@@ -64,13 +65,28 @@ static void usage(FILE *f)
 struct serve_ctx {
 	struct srv *srv;
 	struct listeners *ls;
+	struct event *drain_timer;
 };
 
-/* SIGTERM/SIGINT: stop accepting, close every connection (ending their token sessions), and
- * let the loop return. */
+/* The calls in flight did not finish within shutdown_timeout: close what is left. */
+static void drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_ctx *sc = arg;
+
+	(void)fd;
+	(void)what;
+	log_warn("shutdown_timeout (%lu s) passed with %zu connections still busy: closing them",
+		 sc->srv->cfg->shutdown_timeout, sc->srv->n_conns);
+	conn_free_all(sc->srv);
+	event_base_loopbreak(sc->srv->base);
+}
+
+/* SIGTERM/SIGINT: stop accepting, let every connection finish its calls in flight and send
+ * their answers, then close them (ending their token sessions) and let the loop return. */
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct serve_ctx *sc = arg;
+	struct timeval tv = { .tv_sec = (time_t)sc->srv->cfg->shutdown_timeout, .tv_usec = 0 };
 
 	(void)what;
 	if (sc->srv->stopping)
@@ -80,8 +96,19 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
 	sc->srv->stopping = 1;
 	listeners_free(sc->ls);
 	sc->ls = NULL;
-	conn_free_all(sc->srv);
-	event_base_loopbreak(sc->srv->base);
+	if (sc->srv->n_conns == 0) {
+		event_base_loopbreak(sc->srv->base);
+		return;
+	}
+	sc->drain_timer = evtimer_new(sc->srv->base, drain_timeout_cb, sc);
+	if (!sc->drain_timer || evtimer_add(sc->drain_timer, &tv) != 0) {
+		log_error("cannot time the shutdown: closing every connection now");
+		conn_free_all(sc->srv);
+		event_base_loopbreak(sc->srv->base);
+		return;
+	}
+	/* Breaks the loop when the last connection has closed. */
+	conn_drain_all(sc->srv);
 }
 
 /* Write "PORT\n" to path atomically: a reader sees no file or the whole line. */
@@ -154,7 +181,7 @@ static CK_RV open_token(const struct srv_config *cfg, struct ta **out)
 static int serve(const struct srv_config *cfg, const char *port_file)
 {
 	struct srv srv;
-	struct serve_ctx sc = { .srv = &srv, .ls = NULL };
+	struct serve_ctx sc = { .srv = &srv, .ls = NULL, .drain_timer = NULL };
 	struct event *ev_term = NULL, *ev_int = NULL;
 	char err[1024];
 	int ret = 1;
@@ -185,6 +212,11 @@ static int serve(const struct srv_config *cfg, const char *port_file)
 	}
 	if (open_token(cfg, &srv.ta) != CKR_OK)
 		goto out;
+	srv.workers = workers_new(srv.base, cfg->workers, err, sizeof(err));
+	if (!srv.workers) {
+		log_error("%s", err);
+		goto out;
+	}
 	ev_term = evsignal_new(srv.base, SIGTERM, stop_cb, &sc);
 	ev_int = evsignal_new(srv.base, SIGINT, stop_cb, &sc);
 	if (!ev_term || !ev_int || evsignal_add(ev_term, NULL) || evsignal_add(ev_int, NULL)) {
@@ -197,8 +229,8 @@ static int serve(const struct srv_config *cfg, const char *port_file)
 	}
 	if (port_file && write_port_file(port_file, listeners_first_port(sc.ls)))
 		goto out;
-	log_info("teehsmd %s ready (max_connections %lu, max_frame %zu)", TEEHSM_VERSION,
-		 cfg->max_connections, cfg->max_frame);
+	log_info("teehsmd %s ready (%lu workers, max_connections %lu, max_frame %zu)",
+		 TEEHSM_VERSION, cfg->workers, cfg->max_connections, cfg->max_frame);
 
 	if (event_base_dispatch(srv.base) < 0) {
 		log_error("the event loop failed");
@@ -209,6 +241,10 @@ out:
 	srv.stopping = 1;
 	listeners_free(sc.ls);
 	conn_free_all(&srv);
+	/* Calls still running complete first; their connections are freed with them. */
+	workers_free(srv.workers);
+	if (sc.drain_timer)
+		event_free(sc.drain_timer);
 	if (ev_term)
 		event_free(ev_term);
 	if (ev_int)
@@ -371,8 +407,8 @@ static int init_token(const struct srv_config *cfg, const char *label, const cha
 		goto out;
 	/* C_InitToken destroys everything: refuse PINs the token would reject before that, not
 	 * after, so a bad user PIN never leaves a wiped token without one. */
-	if (so_len < info.ulMinPinLen || so_len > info.ulMaxPinLen ||
-	    user_len < info.ulMinPinLen || user_len > info.ulMaxPinLen) {
+	if (so_len < info.ulMinPinLen || so_len > info.ulMaxPinLen || user_len < info.ulMinPinLen ||
+	    user_len > info.ulMaxPinLen) {
 		log_error("--init-token: PINs must be %lu to %lu bytes long; nothing was changed",
 			  (unsigned long)info.ulMinPinLen, (unsigned long)info.ulMaxPinLen);
 		goto out;

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "common/conf.h"
 #include "proto/codec.h"
@@ -16,7 +19,14 @@
 #define DEF_HANDSHAKE_TIMEOUT 10
 #define DEF_IDLE_TIMEOUT      300
 #define DEF_MAX_CONNECTIONS   256
-#define MAX_HOST_LEN	      255
+#define DEF_MAX_PER_IDENTITY  64
+#define DEF_MAX_CALLS	      32
+#define DEF_SHUTDOWN_TIMEOUT  30
+#define DEF_UNIX_MODE	      0660
+#define MAX_WORKERS	      256
+/* A watermark above this is a typo, not a plan. */
+#define MAX_WATERMARK (1UL << 30)
+#define MAX_HOST_LEN  255
 
 static const char *const allowed_keys[] = {
 	"listen",
@@ -31,6 +41,14 @@ static const char *const allowed_keys[] = {
 	"handshake_timeout",
 	"idle_timeout",
 	"max_connections",
+	"max_connections_per_identity",
+	"max_calls_in_flight",
+	"read_watermark",
+	"write_watermark",
+	"workers",
+	"shutdown_timeout",
+	"unix_socket",
+	"unix_socket_mode",
 	"log_level",
 	NULL,
 };
@@ -184,9 +202,32 @@ void srvconf_free(struct srv_config *cfg)
 	free(cfg->key);
 	free(cfg->store);
 	free(cfg->root_key);
+	free(cfg->unix_socket);
 	free(cfg->path);
 	conf_free(cfg->conf);
 	free(cfg);
+}
+
+/* key as an octal file mode (e.g. 0660) of permission bits only; def when absent. */
+static int get_mode(const struct conf *c, const char *key, unsigned long def, unsigned long *out,
+		    char *err, size_t errlen)
+{
+	const struct conf_entry *e = last_entry(c, key);
+	char *end = NULL;
+	unsigned long n;
+
+	*out = def;
+	if (!e)
+		return 0;
+	errno = 0;
+	n = strtoul(e->value, &end, 8);
+	if (e->value[0] < '0' || e->value[0] > '7' || errno || *end != '\0' || n > 0777) {
+		snprintf(err, errlen, "%s:%u: %s must be an octal mode such as 0660, not '%.64s'",
+			 c->path, e->line, key, e->value);
+		return -1;
+	}
+	*out = n;
+	return 0;
 }
 
 int srvconf_load(const char *path, struct srv_config **out, char *err, size_t errlen)
@@ -222,11 +263,6 @@ int srvconf_load(const char *path, struct srv_config **out, char *err, size_t er
 		if (parse_listen(cfg->conf, e, &cfg->listen[cfg->n_listen++], err, errlen))
 			goto out;
 	}
-	if (cfg->n_listen == 0) {
-		snprintf(err, errlen,
-			 "%s: missing required key 'listen' (e.g. listen = 127.0.0.1:5705)", path);
-		goto out;
-	}
 
 	if (get_path(cfg->conf, "ca", 1, &cfg->ca, &cfg->ca_line, err, errlen) ||
 	    get_path(cfg->conf, "cert", 1, &cfg->cert, &cfg->cert_line, err, errlen) ||
@@ -250,6 +286,49 @@ int srvconf_load(const char *path, struct srv_config **out, char *err, size_t er
 	    get_number(cfg->conf, "max_connections", DEF_MAX_CONNECTIONS, 1, 65536, 0,
 		       &cfg->max_connections, err, errlen))
 		goto out;
+
+	if (get_number(cfg->conf, "max_connections_per_identity", DEF_MAX_PER_IDENTITY, 1, 65536, 0,
+		       &cfg->max_connections_per_identity, err, errlen) ||
+	    get_number(cfg->conf, "max_calls_in_flight", DEF_MAX_CALLS, 1, 4096, 0,
+		       &cfg->max_calls_in_flight, err, errlen) ||
+	    get_number(cfg->conf, "read_watermark", cfg->max_frame + CODEC_FRAME_HDR,
+		       cfg->max_frame + CODEC_FRAME_HDR, MAX_WATERMARK, 0, &n, err, errlen))
+		goto out;
+	cfg->read_watermark = (size_t)n;
+	if (get_number(cfg->conf, "write_watermark", cfg->max_frame, 1, MAX_WATERMARK, 0, &n, err,
+		       errlen))
+		goto out;
+	cfg->write_watermark = (size_t)n;
+	if (get_number(cfg->conf, "workers", 0, 1, MAX_WORKERS, 1, &cfg->workers, err, errlen) ||
+	    get_number(cfg->conf, "shutdown_timeout", DEF_SHUTDOWN_TIMEOUT, 1, 3600, 0,
+		       &cfg->shutdown_timeout, err, errlen))
+		goto out;
+	if (cfg->workers == 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+		cfg->workers = cores < 1	     ? 1
+			       : cores > MAX_WORKERS ? MAX_WORKERS
+						     : (unsigned long)cores;
+	}
+	if (get_path(cfg->conf, "unix_socket", 0, &cfg->unix_socket, &cfg->unix_socket_line, err,
+		     errlen) ||
+	    get_mode(cfg->conf, "unix_socket_mode", DEF_UNIX_MODE, &cfg->unix_socket_mode, err,
+		     errlen))
+		goto out;
+	if (cfg->unix_socket &&
+	    strlen(cfg->unix_socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(err, errlen, "%s:%u: unix_socket: the path is longer than %zu bytes", path,
+			 cfg->unix_socket_line, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		goto out;
+	}
+
+	if (cfg->n_listen == 0 && !cfg->unix_socket) {
+		snprintf(err, errlen,
+			 "%s: missing required key 'listen' (e.g. listen = 127.0.0.1:5705) or "
+			 "'unix_socket'",
+			 path);
+		goto out;
+	}
 
 	cfg->log_level = LOG_LVL_INFO;
 	e = last_entry(cfg->conf, "log_level");

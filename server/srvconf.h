@@ -35,6 +35,15 @@ struct srv_config {
 	unsigned long handshake_timeout; /* seconds */
 	unsigned long idle_timeout;	 /* seconds */
 	unsigned long max_connections;
+	unsigned long max_connections_per_identity;
+	unsigned long max_calls_in_flight; /* per connection: decoded, waiting or running */
+	size_t read_watermark;		   /* unprocessed input held per connection, bytes */
+	size_t write_watermark;		   /* unsent output at which a connection's reads pause */
+	unsigned long workers;		   /* threads running token work */
+	unsigned long shutdown_timeout;	   /* seconds SIGTERM waits for calls in flight */
+	char *unix_socket;		   /* path of the local agents' socket, or NULL */
+	unsigned unix_socket_line;
+	unsigned long unix_socket_mode; /* its permission bits */
 	enum log_level log_level;
 	struct conf *conf; /* the parsed file, kept for the strings above that point into it */
 };

@@ -129,8 +129,9 @@ struct ta_client {
 };
 
 struct ta {
-	/* XXX: one lock around every call is simple and correct but serialises all clients,
-	 * including slow PBKDF2 and key generation; finer locking comes with the worker pool. */
+	/* One lock around every call: simple and correct. Key pair generation releases it while
+	 * it computes (keygen.c). XXX: PBKDF2 of a PIN check (C_Login, C_SetPIN) still runs
+	 * under it, so a login delays other clients' calls by its cost (pin_kdf_iterations). */
 	pthread_mutex_t lock;
 	unsigned long pin_iter;
 	unsigned long max_fails;
@@ -399,8 +400,8 @@ CK_RV op_encrypt_init(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PT
 		      CK_OBJECT_HANDLE hk);
 CK_RV op_encrypt(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in, CK_ULONG in_len,
 		 CK_BYTE_PTR out, CK_ULONG_PTR out_len);
-CK_RV op_encrypt_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in,
-			CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV op_encrypt_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in, CK_ULONG in_len,
+			CK_BYTE_PTR out, CK_ULONG_PTR out_len);
 CK_RV op_encrypt_final(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR out,
 		       CK_ULONG_PTR out_len);
 
@@ -409,8 +410,8 @@ CK_RV op_decrypt_init(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PT
 		      CK_OBJECT_HANDLE hk);
 CK_RV op_decrypt(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in, CK_ULONG in_len,
 		 CK_BYTE_PTR out, CK_ULONG_PTR out_len);
-CK_RV op_decrypt_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in,
-			CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV op_decrypt_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in, CK_ULONG in_len,
+			CK_BYTE_PTR out, CK_ULONG_PTR out_len);
 CK_RV op_decrypt_final(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR out,
 		       CK_ULONG_PTR out_len);
 
@@ -421,8 +422,7 @@ CK_RV op_decrypt_final(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR ou
 CK_RV op_digest_init(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m);
 CK_RV op_digest(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in, CK_ULONG in_len,
 		CK_BYTE_PTR out, CK_ULONG_PTR out_len);
-CK_RV op_digest_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in,
-		       CK_ULONG in_len);
+CK_RV op_digest_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in, CK_ULONG in_len);
 CK_RV op_digest_key(struct ta_client *c, CK_SESSION_HANDLE hs, CK_OBJECT_HANDLE hk);
 CK_RV op_digest_final(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR out,
 		      CK_ULONG_PTR out_len);
@@ -432,10 +432,8 @@ CK_RV op_verify_init(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR
 		     CK_OBJECT_HANDLE hk);
 CK_RV op_verify(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR data, CK_ULONG len,
 		CK_BYTE_PTR sig, CK_ULONG sig_len);
-CK_RV op_verify_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in,
-		       CK_ULONG in_len);
-CK_RV op_verify_final(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR sig,
-		      CK_ULONG sig_len);
+CK_RV op_verify_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR in, CK_ULONG in_len);
+CK_RV op_verify_final(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYTE_PTR sig, CK_ULONG sig_len);
 
 /* C_SignRecoverInit, C_VerifyRecoverInit: no mechanism of the token supports recovery, so
  * CKR_MECHANISM_INVALID (after the session and argument checks); C_SignRecover and
@@ -461,7 +459,8 @@ CK_RV op_decrypt_verify_update(struct ta_client *c, CK_SESSION_HANDLE hs, CK_BYT
 
 /* --- keygen.c --- */
 
-/* C_GenerateKeyPair: both keys are made and stored, or neither. */
+/* C_GenerateKeyPair: both keys are made and stored, or neither. Called with the ta lock held;
+ * releases it while the key pair is computed (the session is checked again afterwards). */
 CK_RV keygen_pair(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
 		  CK_ATTRIBUTE_PTR pub_tmpl, CK_ULONG pub_n, CK_ATTRIBUTE_PTR priv_tmpl,
 		  CK_ULONG priv_n, CK_OBJECT_HANDLE_PTR hpub, CK_OBJECT_HANDLE_PTR hpriv);

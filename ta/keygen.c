@@ -100,6 +100,12 @@ CK_RV keygen_pair(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
 	if (rv != CKR_OK)
 		goto out;
 
+	/* The generation itself works on pa and ka alone, which no other thread can see: it runs
+	 * without the ta lock, so a 4096-bit RSA key (seconds) does not stall every other
+	 * client. Afterwards the session and the access checks are looked at again, since
+	 * another thread may have closed the session or logged out meanwhile. */
+	s = NULL;
+	pthread_mutex_unlock(&c->ta->lock);
 	switch (mi->family) {
 	case MECH_FAMILY_EC:
 		rv = proc_ec_generate_pair(&pa, &ka);
@@ -114,6 +120,14 @@ CK_RV keygen_pair(struct ta_client *c, CK_SESSION_HANDLE hs, CK_MECHANISM_PTR m,
 		rv = CKR_MECHANISM_INVALID;
 		break;
 	}
+	pthread_mutex_lock(&c->ta->lock);
+	if (rv != CKR_OK)
+		goto out;
+	rv = sess_get(c, hs, &s);
+	if (rv == CKR_OK)
+		rv = obj_check_create(s, &pa);
+	if (rv == CKR_OK)
+		rv = obj_check_create(s, &ka);
 	if (rv != CKR_OK)
 		goto out;
 	rv = set_generated(&pa, m->mechanism, false);
