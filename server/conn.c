@@ -730,6 +730,26 @@ void conn_drain_all(struct srv *srv)
 	}
 }
 
+void conn_recheck_all(struct srv *srv)
+{
+	struct conn *c, *next;
+	char why[256];
+
+	for (c = LIST_FIRST(&srv->conns); c; c = next) {
+		SSL *ssl = NULL;
+
+		next = LIST_NEXT(c, link);
+		if (!c->peer || c->is_unix)
+			continue;
+		ssl = bufferevent_openssl_get_ssl(c->bev);
+		if (ssl && tls_peer_recheck(ssl, why, sizeof(why)) == 0)
+			continue;
+		log_warn("%s: its certificate no longer verifies (%s): closing (%zu open)",
+			 c->ident, why, srv->n_conns - 1);
+		conn_close(c, 1);
+	}
+}
+
 void conn_free_all(struct srv *srv)
 {
 	struct conn *c;

@@ -24,6 +24,10 @@ int conn_new_unix(struct srv *srv, evutil_socket_t fd, const char *path);
  * completed and their answers are out. When the last one has closed, the loop is broken. */
 void conn_drain_all(struct srv *srv);
 
+/* After the trust (CA bundle, CRL) was reloaded: close every TLS connection whose client
+ * certificate no longer verifies (revoked, no longer trusted). Others are not interrupted. */
+void conn_recheck_all(struct srv *srv);
+
 /* Close every connection of srv now (server shutdown): their peers are freed, so their token
  * sessions close and their logins end. */
 void conn_free_all(struct srv *srv);

@@ -38,6 +38,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: teehsmd -c FILE [--port-file F]\n"
+		"       teehsmd -c FILE --check-config\n"
 		"       teehsmd -c FILE --init-token --label LABEL [--so-pin-file F] "
 		"[--user-pin-file F]\n"
 		"       teehsmd --help | --version\n"
@@ -46,6 +47,8 @@ static void usage(FILE *f)
 		"or initialise the token and exit.\n"
 		"\n"
 		"  -c, --config FILE     configuration (see deploy/teehsmd.conf.example)\n"
+		"      --check-config    check the configuration, credentials, CRL and policy,\n"
+		"                        print OK and exit 0 (1 with the reason otherwise)\n"
 		"      --port-file F     once listening, write the TCP port of the first listen\n"
 		"                        entry to F (decimal and a newline, written atomically)\n"
 		"      --init-token      initialise the token: SO PIN from TEEHSM_SO_PIN, user "
@@ -57,7 +60,10 @@ static void usage(FILE *f)
 		"  -h, --help            this help\n"
 		"  -V, --version         print the version\n"
 		"\n"
-		"SIGTERM or SIGINT closes every connection and exits 0.\n");
+		"SIGTERM or SIGINT stops accepting, finishes the calls in flight (at most\n"
+		"shutdown_timeout seconds), closes every connection and exits 0. SIGHUP reloads\n"
+		"the policy, the CA bundle and the CRL, and closes connections whose certificate\n"
+		"no longer verifies.\n");
 }
 
 /* --- Serving ------------------------------------------------------------------------------ */
@@ -109,6 +115,38 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	/* Breaks the loop when the last connection has closed. */
 	conn_drain_all(sc->srv);
+}
+
+/* SIGHUP: read the configuration file again and apply what can change without a restart: the
+ * trust (CA bundle and CRL; connections whose certificate no longer verifies are closed) and
+ * the log level. A file that does not load changes nothing. */
+static void reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_ctx *sc = arg;
+	struct srv *srv = sc->srv;
+	struct srv_config *ncfg = NULL;
+	char err[1024];
+
+	(void)sig;
+	(void)what;
+	if (srv->stopping)
+		return;
+	if (srvconf_load(srv->cfg->path, &ncfg, err, sizeof(err))) {
+		log_error("SIGHUP: %s; the running configuration stays in force", err);
+		return;
+	}
+	if (tls_server_reload_trust(srv->ssl_ctx, ncfg->ca, ncfg->crl, err, sizeof(err))) {
+		log_error("SIGHUP: %s: %s; the running configuration stays in force", ncfg->path,
+			  err);
+		srvconf_free(ncfg);
+		return;
+	}
+	log_set_level(ncfg->log_level);
+	log_info("SIGHUP: reloaded the CA bundle%s from %s; listen, limits, token and TLS "
+		 "credentials take effect at the next start",
+		 ncfg->crl ? " and the CRL" : "", ncfg->path);
+	conn_recheck_all(srv);
+	srvconf_free(ncfg);
 }
 
 /* Write "PORT\n" to path atomically: a reader sees no file or the whole line. */
@@ -182,7 +220,7 @@ static int serve(const struct srv_config *cfg, const char *port_file)
 {
 	struct srv srv;
 	struct serve_ctx sc = { .srv = &srv, .ls = NULL, .drain_timer = NULL };
-	struct event *ev_term = NULL, *ev_int = NULL;
+	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
 	char err[1024];
 	int ret = 1;
 
@@ -194,9 +232,10 @@ static int serve(const struct srv_config *cfg, const char *port_file)
 
 	if (check_readable(cfg, "ca", cfg->ca, cfg->ca_line) ||
 	    check_readable(cfg, "cert", cfg->cert, cfg->cert_line) ||
-	    check_readable(cfg, "key", cfg->key, cfg->key_line))
+	    check_readable(cfg, "key", cfg->key, cfg->key_line) ||
+	    (cfg->crl && check_readable(cfg, "crl", cfg->crl, cfg->crl_line)))
 		goto out;
-	srv.ssl_ctx = tls_server_ctx_new(cfg->ca, cfg->cert, cfg->key, err, sizeof(err));
+	srv.ssl_ctx = tls_server_ctx_new(cfg->ca, cfg->crl, cfg->cert, cfg->key, err, sizeof(err));
 	if (!srv.ssl_ctx) {
 		log_error("%s: %s", cfg->path, err);
 		goto out;
@@ -219,7 +258,9 @@ static int serve(const struct srv_config *cfg, const char *port_file)
 	}
 	ev_term = evsignal_new(srv.base, SIGTERM, stop_cb, &sc);
 	ev_int = evsignal_new(srv.base, SIGINT, stop_cb, &sc);
-	if (!ev_term || !ev_int || evsignal_add(ev_term, NULL) || evsignal_add(ev_int, NULL)) {
+	ev_hup = evsignal_new(srv.base, SIGHUP, reload_cb, &sc);
+	if (!ev_term || !ev_int || !ev_hup || evsignal_add(ev_term, NULL) ||
+	    evsignal_add(ev_int, NULL) || evsignal_add(ev_hup, NULL)) {
 		log_error("cannot install the signal handlers");
 		goto out;
 	}
@@ -249,6 +290,8 @@ out:
 		event_free(ev_term);
 	if (ev_int)
 		event_free(ev_int);
+	if (ev_hup)
+		event_free(ev_hup);
 	if (srv.base)
 		event_base_free(srv.base);
 	ta_close(srv.ta); /* every client is gone */
@@ -256,6 +299,30 @@ out:
 	if (ret == 0)
 		log_info("stopped");
 	return ret;
+}
+
+/* --check-config: everything serve() checks before it listens, without listening, opening the
+ * token store or writing anything. */
+static int check_config(const struct srv_config *cfg)
+{
+	SSL_CTX *ctx = NULL;
+	char err[1024];
+
+	if (check_readable(cfg, "ca", cfg->ca, cfg->ca_line) ||
+	    check_readable(cfg, "cert", cfg->cert, cfg->cert_line) ||
+	    check_readable(cfg, "key", cfg->key, cfg->key_line) ||
+	    (cfg->crl && check_readable(cfg, "crl", cfg->crl, cfg->crl_line)))
+		return 1;
+	ctx = tls_server_ctx_new(cfg->ca, cfg->crl, cfg->cert, cfg->key, err, sizeof(err));
+	if (!ctx) {
+		log_error("%s: %s", cfg->path, err);
+		return 1;
+	}
+	SSL_CTX_free(ctx);
+	printf("%s: OK (%zu listen entries%s%s, %lu workers)\n", cfg->path, cfg->n_listen,
+	       cfg->unix_socket ? ", unix socket " : "", cfg->unix_socket ? cfg->unix_socket : "",
+	       cfg->workers);
+	return 0;
 }
 
 /* --- Token initialisation ------------------------------------------------------------------ */
@@ -450,6 +517,7 @@ enum {
 	OPT_LABEL,
 	OPT_SO_PIN_FILE,
 	OPT_USER_PIN_FILE,
+	OPT_CHECK_CONFIG,
 };
 
 int main(int argc, char **argv)
@@ -461,6 +529,7 @@ int main(int argc, char **argv)
 		{ "label", required_argument, NULL, OPT_LABEL },
 		{ "so-pin-file", required_argument, NULL, OPT_SO_PIN_FILE },
 		{ "user-pin-file", required_argument, NULL, OPT_USER_PIN_FILE },
+		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -469,7 +538,7 @@ int main(int argc, char **argv)
 	const char *so_pin_file = NULL, *user_pin_file = NULL;
 	struct srv_config *cfg = NULL;
 	char err[1024];
-	int init = 0, opt, ret = 1;
+	int init = 0, check = 0, opt, ret = 1;
 
 	log_set_ident("teehsmd");
 	while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
@@ -492,6 +561,9 @@ int main(int argc, char **argv)
 		case OPT_USER_PIN_FILE:
 			user_pin_file = optarg;
 			break;
+		case OPT_CHECK_CONFIG:
+			check = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -504,13 +576,16 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || !conf_file || (init && !label) ||
-	    (!init && (label || so_pin_file || user_pin_file)) || (init && port_file)) {
+	    (!init && (label || so_pin_file || user_pin_file)) || (init && port_file) ||
+	    (check && (init || port_file))) {
 		if (optind != argc)
 			fprintf(stderr, "teehsmd: unexpected argument '%s'\n", argv[optind]);
 		else if (!conf_file)
 			fprintf(stderr, "teehsmd: -c FILE is required\n");
 		else if (init && !label)
 			fprintf(stderr, "teehsmd: --init-token needs --label LABEL\n");
+		else if (check)
+			fprintf(stderr, "teehsmd: --check-config goes alone with -c FILE\n");
 		else
 			fprintf(stderr, "teehsmd: --label and --*-pin-file go with --init-token, "
 					"--port-file without it\n");
@@ -523,7 +598,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level(cfg->log_level);
-	if (init)
+	if (check)
+		ret = check_config(cfg);
+	else if (init)
 		ret = init_token(cfg, label, so_pin_file, user_pin_file);
 	else
 		ret = serve(cfg, port_file);

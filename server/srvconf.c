@@ -49,6 +49,7 @@ static const char *const allowed_keys[] = {
 	"shutdown_timeout",
 	"unix_socket",
 	"unix_socket_mode",
+	"crl",
 	"log_level",
 	NULL,
 };
@@ -203,6 +204,7 @@ void srvconf_free(struct srv_config *cfg)
 	free(cfg->store);
 	free(cfg->root_key);
 	free(cfg->unix_socket);
+	free(cfg->crl);
 	free(cfg->path);
 	conf_free(cfg->conf);
 	free(cfg);
@@ -268,7 +270,8 @@ int srvconf_load(const char *path, struct srv_config **out, char *err, size_t er
 	    get_path(cfg->conf, "cert", 1, &cfg->cert, &cfg->cert_line, err, errlen) ||
 	    get_path(cfg->conf, "key", 1, &cfg->key, &cfg->key_line, err, errlen) ||
 	    get_path(cfg->conf, "store", 1, &cfg->store, &cfg->store_line, err, errlen) ||
-	    get_path(cfg->conf, "root_key", 0, &cfg->root_key, NULL, err, errlen))
+	    get_path(cfg->conf, "root_key", 0, &cfg->root_key, NULL, err, errlen) ||
+	    get_path(cfg->conf, "crl", 0, &cfg->crl, &cfg->crl_line, err, errlen))
 		goto out;
 
 	if (get_number(cfg->conf, "max_frame", CODEC_DEFAULT_MAX_FRAME, CODEC_MIN_MAX_FRAME,

@@ -29,6 +29,8 @@ struct srv_config {
 	/* Paths, resolved relative to the configuration file's directory; line = where set. */
 	char *ca, *cert, *key, *store, *root_key; /* root_key may be NULL */
 	unsigned ca_line, cert_line, key_line, store_line;
+	char *crl; /* PEM CRLs of the client certificates' issuers, or NULL */
+	unsigned crl_line;
 	size_t max_frame;
 	unsigned long pin_kdf_iterations; /* 0 = the token core's default */
 	unsigned long max_pin_failures;

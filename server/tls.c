@@ -6,8 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "tls.h"
 
@@ -23,11 +27,118 @@ static const char *last_reason(char *buf, size_t len)
 	return buf;
 }
 
-SSL_CTX *tls_server_ctx_new(const char *ca_path, const char *cert_path, const char *key_path,
-			    char *err, size_t errlen)
+/* The CA bundle and, when crl_path is set, every CRL in that PEM file, with revocation checked
+ * for the client's own certificate. NULL with a reason in err. */
+static X509_STORE *trust_store_new(const char *ca_path, const char *crl_path, char *err,
+				   size_t errlen)
+{
+	X509_STORE *st = X509_STORE_new();
+	X509_STORE *ret = NULL;
+	X509_CRL *crl = NULL;
+	BIO *bio = NULL;
+	char why[256];
+	int n_crl = 0;
+
+	if (!st || X509_STORE_load_file(st, ca_path) != 1) {
+		snprintf(err, errlen, "cannot load the CA bundle %s: %s", ca_path,
+			 last_reason(why, sizeof(why)));
+		goto out;
+	}
+	if (crl_path) {
+		bio = BIO_new_file(crl_path, "r");
+		if (!bio) {
+			snprintf(err, errlen, "cannot open the CRL file %s: %s", crl_path,
+				 last_reason(why, sizeof(why)));
+			goto out;
+		}
+		while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+			if (X509_STORE_add_crl(st, crl) != 1) {
+				snprintf(err, errlen, "cannot use a CRL of %s: %s", crl_path,
+					 last_reason(why, sizeof(why)));
+				goto out;
+			}
+			X509_CRL_free(crl);
+			crl = NULL;
+			n_crl++;
+		}
+		/* The loop ends on "no start line" at the end of the file: that is success. */
+		ERR_clear_error();
+		if (n_crl == 0) {
+			snprintf(err, errlen, "the CRL file %s holds no PEM CRL", crl_path);
+			goto out;
+		}
+		/* The client's certificate must not be revoked, and its issuer must have given a
+		 * CRL: a missing one fails closed ("unable to get certificate CRL"). */
+		X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+	}
+	ret = st;
+	st = NULL;
+out:
+	X509_CRL_free(crl);
+	BIO_free(bio);
+	X509_STORE_free(st);
+	ERR_clear_error();
+	return ret;
+}
+
+int tls_server_reload_trust(SSL_CTX *ctx, const char *ca_path, const char *crl_path, char *err,
+			    size_t errlen)
+{
+	X509_STORE *st = trust_store_new(ca_path, crl_path, err, errlen);
+	STACK_OF(X509_NAME) *names = NULL;
+	char why[256];
+
+	if (!st)
+		return -1;
+	names = SSL_load_client_CA_file(ca_path);
+	if (!names || sk_X509_NAME_num(names) == 0) {
+		snprintf(err, errlen, "the CA bundle %s holds no certificate: %s", ca_path,
+			 last_reason(why, sizeof(why)));
+		sk_X509_NAME_pop_free(names, X509_NAME_free);
+		X509_STORE_free(st);
+		return -1;
+	}
+	/* Handshakes run on the event loop's thread, as this does: none is half-verified. */
+	SSL_CTX_set_cert_store(ctx, st);
+	SSL_CTX_set_client_CA_list(ctx, names);
+	return 0;
+}
+
+int tls_peer_recheck(SSL *ssl, char *why, size_t len)
+{
+	X509 *leaf = SSL_get0_peer_certificate(ssl);
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+	X509_STORE *st = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+	X509_STORE_CTX *xc = NULL;
+	int ret = -1;
+
+	snprintf(why, len, "no certificate");
+	if (!leaf || !st)
+		goto out;
+	xc = X509_STORE_CTX_new();
+	if (!xc || X509_STORE_CTX_init(xc, st, leaf, chain) != 1 ||
+	    X509_STORE_CTX_set_default(xc, "ssl_client") != 1) {
+		snprintf(why, len, "cannot check the certificate again");
+		goto out;
+	}
+	X509_STORE_CTX_set_depth(xc, TLS_VERIFY_DEPTH);
+	if (X509_verify_cert(xc) == 1) {
+		ret = 0;
+		why[0] = '\0';
+	} else {
+		snprintf(why, len, "%s",
+			 X509_verify_cert_error_string(X509_STORE_CTX_get_error(xc)));
+	}
+out:
+	X509_STORE_CTX_free(xc);
+	ERR_clear_error();
+	return ret;
+}
+
+SSL_CTX *tls_server_ctx_new(const char *ca_path, const char *crl_path, const char *cert_path,
+			    const char *key_path, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = NULL, *ret = NULL;
-	STACK_OF(X509_NAME) *names = NULL;
 	char why[256];
 
 	ERR_clear_error();
@@ -71,26 +182,14 @@ SSL_CTX *tls_server_ctx_new(const char *ca_path, const char *cert_path, const ch
 		goto out;
 	}
 
-	if (SSL_CTX_load_verify_locations(ctx, ca_path, NULL) != 1) {
-		snprintf(err, errlen, "cannot load the CA bundle %s: %s", ca_path,
-			 last_reason(why, sizeof(why)));
+	if (tls_server_reload_trust(ctx, ca_path, crl_path, err, errlen))
 		goto out;
-	}
-	names = SSL_load_client_CA_file(ca_path);
-	if (!names || sk_X509_NAME_num(names) == 0) {
-		snprintf(err, errlen, "the CA bundle %s holds no certificate: %s", ca_path,
-			 last_reason(why, sizeof(why)));
-		goto out;
-	}
-	SSL_CTX_set_client_CA_list(ctx, names);
-	names = NULL; /* the context owns it now */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	SSL_CTX_set_verify_depth(ctx, TLS_VERIFY_DEPTH);
 
 	ret = ctx;
 	ctx = NULL; /* the caller owns it now */
 out:
-	sk_X509_NAME_pop_free(names, X509_NAME_free);
 	SSL_CTX_free(ctx);
 	ERR_clear_error();
 	return ret;
@@ -186,4 +285,49 @@ const char *tls_error_reasons(const unsigned long *codes, size_t n, char *buf, s
 	while ((e = ERR_get_error()) != 0)
 		append_reason(e, buf, len);
 	return buf;
+}
+
+/* One SAN string (IA5String) as a new C string: NULL when it holds a NUL or unprintable byte
+ * (it could never match a policy pattern honestly). */
+static char *san_string(const ASN1_IA5STRING *v)
+{
+	const unsigned char *d = ASN1_STRING_get0_data(v);
+	int n = ASN1_STRING_length(v);
+	char *out = NULL;
+
+	if (!d || n <= 0)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		if (d[i] < 0x21 || d[i] > 0x7e)
+			return NULL;
+	out = malloc((size_t)n + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, d, (size_t)n);
+	out[n] = '\0';
+	return out;
+}
+
+void tls_peer_sans(SSL *ssl, char **dns, size_t *n_dns, char **uri, size_t *n_uri, size_t max)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	GENERAL_NAMES *gens = NULL;
+
+	*n_dns = 0;
+	*n_uri = 0;
+	if (!cert)
+		return;
+	gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		char *v = NULL;
+
+		if (g->type == GEN_DNS && *n_dns < max && (v = san_string(g->d.dNSName)))
+			dns[(*n_dns)++] = v;
+		else if (g->type == GEN_URI && *n_uri < max &&
+			 (v = san_string(g->d.uniformResourceIdentifier)))
+			uri[(*n_uri)++] = v;
+	}
+	GENERAL_NAMES_free(gens);
+	ERR_clear_error();
 }
