@@ -262,6 +262,47 @@ client_conf() {
 	} >"$file"
 }
 
+# make_peer NAME [--san uri:U|dns:D]...: a client certificate with CN=NAME from the test PKI
+# ($T/pki/NAME.pem and .key), for the server's policy tests.
+make_peer() {
+	[ -e "$T/pki/ca.pem" ] || make_pki "$T/pki"
+	"$TEEHSM_SRC/certs/mkpeer.sh" "$T/pki" "$@" >>"$T/mkpki.out" 2>&1 ||
+		{ cat "$T/mkpki.out" >&2; die "mkpeer.sh $* failed"; }
+}
+
+# client_conf_as FILE SERVER PEER [LINE...]: like client_conf, with the certificate of peer PEER
+# (made by make_peer).
+client_conf_as() {
+	local file=$1 name=$2 peer=$3
+	shift 3
+	client_conf "$file" "$name" none "cert = $T/pki/$peer.pem" "key = $T/pki/$peer.key" "$@"
+}
+
+# wait_for_file PATH [PID]: until PATH exists (bounded by CMD_TIMEOUT); fails early when PID
+# (a background client) has exited.
+wait_for_file() {
+	local i
+	for ((i = 0; i < CMD_TIMEOUT * 10; i++)); do
+		[ -e "$1" ] && return 0
+		if [ -n "${2:-}" ] && ! _pid_alive "$2"; then
+			[ -e "$1" ] && return 0
+			die "the client (pid $2) exited before $1 appeared"
+		fi
+		sleep 0.1
+	done
+	die "$1 did not appear within ${CMD_TIMEOUT}s"
+}
+
+# wait_for_log NAME REGEX [SECONDS]: until server NAME's log matches REGEX.
+wait_for_log() {
+	local i
+	for ((i = 0; i < ${3:-30} * 10; i++)); do
+		grep -Eq "$2" "$T/$1.log" && return 0
+		sleep 0.1
+	done
+	die "server $1 never logged /$2/"
+}
+
 # --- Clients ---------------------------------------------------------------------------------
 
 # drive CONF MODE [LABEL]: run p11drive against libteehsm.so with client config CONF.

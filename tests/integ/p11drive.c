@@ -13,6 +13,8 @@
  *   p11drive fork           MODULE                 fork safety, see mode_fork()
  *   p11drive deadline       MODULE MAX_MS [PORT]   a silent server: CKR_DEVICE_ERROR, no hang
  *   p11drive restart        MODULE DIR             the server restarts under a live session
+ *   p11drive hold           MODULE DIR             a live session across a server event (SIGHUP)
+ *   p11drive inflight       MODULE DIR             an RSA-4096 key pair in flight at SIGTERM
  *   p11drive init-args      [MODULE]               C_Initialize's argument rules
  *
  * Environment: TEEHSM_MODULE (module path when not given), TEEHSM_TEST_PIN (user PIN),
@@ -1220,6 +1222,97 @@ out:
 	return ok;
 }
 
+/* A live, logged-in session while the script does something to the server (a SIGHUP that
+ * revokes or keeps this peer): DIR/ready when signed once, then wait for DIR/go and report on
+ * stdout what the old session and a fresh C_GetSlotList answer ("old-session RV", "slot-list RV
+ * N"). The script judges the outcome. */
+static int mode_hold(const char *dir)
+{
+	const char *pin = getenv("TEEHSM_TEST_PIN");
+	char ready[4096], go[4096];
+	CK_SLOT_ID slot = 0;
+	CK_SESSION_HANDLE sess = CK_INVALID_HANDLE;
+	CK_SESSION_INFO info;
+	CK_OBJECT_HANDLE pub, priv;
+	CK_BYTE point[P256_POINT_LEN];
+	CK_ULONG n = 0;
+	CK_RV rv;
+	FILE *f;
+	int ok = 0;
+
+	CHECK(pin, "TEEHSM_TEST_PIN is not set");
+	snprintf(ready, sizeof(ready), "%s/ready", dir);
+	snprintf(go, sizeof(go), "%s/go", dir);
+	if (!init_and_slot(&slot) || !open_login(slot, pin, &sess) ||
+	    !gen_session_key(sess, "hold-key", &pub, &priv, point) ||
+	    !sign_and_verify(sess, priv, point, 0))
+		goto out;
+	f = fopen(ready, "w");
+	CHECK(f, "cannot write %s: %s", ready, strerror(errno));
+	fprintf(f, "ready\n");
+	fclose(f);
+	CHECK(wait_file(go, 120), "%s did not appear within 120 s", go);
+	rv = p11->C_GetSessionInfo(sess, &info);
+	if (rv == CKR_OK && !sign_and_verify(sess, priv, point, 0))
+		rv = CKR_FUNCTION_FAILED;
+	printf("old-session %s\n", rv_name(rv));
+	rv = p11->C_GetSlotList(CK_TRUE, NULL, &n);
+	printf("slot-list %s %lu\n", rv_name(rv), rv == CKR_OK ? (unsigned long)n : 0UL);
+	fflush(stdout);
+	ok = 1;
+out:
+	p11->C_Finalize(NULL);
+	return ok;
+}
+
+/* SIGTERM while a call runs: DIR/ready just before C_GenerateKeyPair(RSA-4096) starts; the
+ * server must finish it and answer CKR_OK before it closes. Prints "keygen RV" on stdout, then
+ * what the next call answers ("after RV"). */
+static int mode_inflight(const char *dir)
+{
+	const char *pin = getenv("TEEHSM_TEST_PIN");
+	CK_ULONG bits = 4096;
+	CK_BYTE e[] = { 0x01, 0x00, 0x01 };
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ATTRIBUTE pubt[] = {
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_MODULUS_BITS, &bits, sizeof(bits) },
+		{ CKA_PUBLIC_EXPONENT, e, sizeof(e) },
+		{ CKA_VERIFY, &yes, sizeof(yes) },
+	};
+	CK_ATTRIBUTE privt[] = {
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_SIGN, &yes, sizeof(yes) },
+	};
+	CK_MECHANISM m = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+	CK_OBJECT_HANDLE pub, priv;
+	CK_SESSION_HANDLE sess = CK_INVALID_HANDLE;
+	CK_SESSION_INFO info;
+	CK_SLOT_ID slot = 0;
+	char ready[4096];
+	CK_RV rv;
+	FILE *f;
+	int ok = 0;
+
+	CHECK(pin, "TEEHSM_TEST_PIN is not set");
+	snprintf(ready, sizeof(ready), "%s/ready", dir);
+	if (!init_and_slot(&slot) || !open_login(slot, pin, &sess))
+		goto out;
+	f = fopen(ready, "w");
+	CHECK(f, "cannot write %s: %s", ready, strerror(errno));
+	fprintf(f, "ready\n");
+	fclose(f);
+	rv = p11->C_GenerateKeyPair(sess, &m, pubt, 4, privt, 2, &pub, &priv);
+	printf("keygen %s\n", rv_name(rv));
+	rv = p11->C_GetSessionInfo(sess, &info);
+	printf("after %s\n", rv_name(rv));
+	fflush(stdout);
+	ok = 1;
+out:
+	p11->C_Finalize(NULL);
+	return ok;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * C_Initialize's arguments (§5.4) and the life of the library around it. */
 
@@ -1326,6 +1419,8 @@ static void usage(void)
 		"       p11drive fork MODULE\n"
 		"       p11drive deadline MODULE MAX_MS [SILENT_PORT]\n"
 		"       p11drive restart MODULE DIR\n"
+		"       p11drive hold MODULE DIR\n"
+		"       p11drive inflight MODULE DIR\n"
 		"MODULE defaults to $TEEHSM_MODULE, KEY_LABEL to $TEEHSM_TEST_KEY_LABEL.\n"
 		"Needs TEEHSM_CONF (for the module), TEEHSM_TEST_PIN and TEEHSM_TEST_LABEL.\n");
 }
@@ -1342,7 +1437,8 @@ int main(int argc, char **argv)
 	mode = argv[1];
 	/* The fault modes take their module explicitly. */
 	if (strcmp(mode, "fork") == 0 || strcmp(mode, "deadline") == 0 ||
-	    strcmp(mode, "restart") == 0) {
+	    strcmp(mode, "restart") == 0 || strcmp(mode, "hold") == 0 ||
+	    strcmp(mode, "inflight") == 0) {
 		int want = mode[0] == 'f' ? 3 : 4;
 
 		if (argc != want && !(mode[0] == 'd' && argc == 5)) {
@@ -1357,6 +1453,10 @@ int main(int argc, char **argv)
 		else if (mode[0] == 'd')
 			ok = mode_deadline(strtol(argv[3], NULL, 10),
 					   argc == 5 ? (int)strtol(argv[4], NULL, 10) : 0);
+		else if (strcmp(mode, "hold") == 0)
+			ok = mode_hold(argv[3]);
+		else if (strcmp(mode, "inflight") == 0)
+			ok = mode_inflight(argv[3]);
 		else
 			ok = mode_restart(argv[3]);
 		if (ok)
