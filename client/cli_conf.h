@@ -10,8 +10,11 @@
 #define CLI_DEFAULT_PORT "5705"
 #define CLI_MAX_SERVERS	 64
 
-/* One `server` line. */
+/* One `server` line: "host:port [server_name]" (TLS over TCP), or "unix:PATH" (a Unix stream
+ * socket, no TLS: the server knows the peer's uid and gid from the kernel). */
 struct cli_server_conf {
+	char *unix_path; /* absolute, shorter than sun_path; NULL for a TCP server */
+	/* The rest but line is for a TCP server only: NULL (0) for a Unix socket. */
 	char *host;	   /* without brackets */
 	char *port;	   /* decimal, 1..65535 */
 	char *server_name; /* the name the server certificate must carry */
@@ -22,7 +25,8 @@ struct cli_server_conf {
 struct cli_conf {
 	struct cli_server_conf *servers; /* in the order of the file; at least one */
 	size_t n_servers;
-	char *ca;   /* CA bundle, resolved against the config file's directory */
+	char *ca;   /* CA bundle, resolved against the config file's directory; NULL only
+		     * when every server is a Unix socket */
 	char *cert; /* client certificate chain, or NULL */
 	char *key;  /* client private key, or NULL (set exactly when cert is) */
 	unsigned long connect_timeout_ms;

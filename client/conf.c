@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "common/conf.h"
 #include "common/log.h"
@@ -16,6 +17,7 @@ void cli_conf_free(struct cli_conf *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->n_servers; i++) {
+		free(c->servers[i].unix_path);
 		free(c->servers[i].host);
 		free(c->servers[i].port);
 		free(c->servers[i].server_name);
@@ -123,8 +125,36 @@ static char *name_dup(const char *v, size_t len)
 	return strndup(v, len);
 }
 
-/* One `server` line: "ADDRESS [SERVER_NAME]". The name defaults to the file's server_name,
- * else to the host. 0, -1 (malformed, reported), -2 (out of memory). */
+/* A `server` line "unix:PATH", PATH of len bytes and name_len bytes of server name after it:
+ * 0, -1 (malformed, reported), -2 (out of memory). */
+static int parse_unix(const struct conf *c, const struct conf_entry *e, const char *path,
+		      size_t len, size_t name_len, struct cli_server_conf *out)
+{
+	const size_t max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1;
+
+	if (name_len) {
+		log_error("%s:%u: server '%.128s': a Unix socket takes no server name (there is no "
+			  "TLS on it)",
+			  c->path, e->line, e->value);
+		return -1;
+	}
+	if (len == 0 || path[0] != '/') {
+		log_error("%s:%u: server '%.128s': the socket path must be absolute "
+			  "(unix:/run/teehsm/teehsmd.sock)",
+			  c->path, e->line, e->value);
+		return -1;
+	}
+	if (len > max) {
+		log_error("%s:%u: server '%.128s': the socket path is longer than %zu bytes",
+			  c->path, e->line, e->value, max);
+		return -1;
+	}
+	out->unix_path = strndup(path, len);
+	return out->unix_path ? 0 : -2;
+}
+
+/* One `server` line: "ADDRESS [SERVER_NAME]" or "unix:PATH". The name defaults to the file's
+ * server_name, else to the host. 0, -1 (malformed, reported), -2 (out of memory). */
 static int parse_server(const struct conf *c, const struct conf_entry *e, const char *def_name,
 			struct cli_server_conf *out)
 {
@@ -138,13 +168,8 @@ static int parse_server(const struct conf *c, const struct conf_entry *e, const 
 			  e->line, v);
 		return -1;
 	}
-	if (strncmp(v, "unix:", 5) == 0) {
-		/* XXX: teehsmd offers no Unix socket yet; the client side comes with it. */
-		log_error("%s:%u: server '%.128s': Unix sockets are not supported yet; use "
-			  "host:port",
-			  c->path, e->line, v);
-		return -1;
-	}
+	if (strncmp(v, "unix:", 5) == 0)
+		return parse_unix(c, e, v + 5, (size_t)(sp - v) - 5, name_len, out);
 	r = parse_address(v, (size_t)(sp - v), out);
 	if (r == -1)
 		log_error("%s:%u: server '%.128s' is not host:port or [IPv6]:port", c->path,
@@ -175,7 +200,7 @@ static int parse_servers(const struct conf *c, struct cli_conf *cc)
 	for (size_t i = 0; i < c->n; i++)
 		n += strcmp(c->entries[i].key, "server") == 0;
 	if (n == 0) {
-		log_error("%s: 'server' is required (host:port of teehsmd)", c->path);
+		log_error("%s: 'server' is required (host:port or unix:PATH of teehsmd)", c->path);
 		return -1;
 	}
 	if (n > CLI_MAX_SERVERS) {
@@ -202,7 +227,13 @@ static int parse_servers(const struct conf *c, struct cli_conf *cc)
 		for (size_t j = 0; j + 1 < cc->n_servers; j++) {
 			const struct cli_server_conf *o = &cc->servers[j];
 
-			if (!strcmp(o->host, s->host) && !strcmp(o->port, s->port)) {
+			if (s->unix_path && o->unix_path && !strcmp(o->unix_path, s->unix_path)) {
+				log_error("%s:%u: server unix:%s is already named on line %u",
+					  c->path, s->line, s->unix_path, o->line);
+				return -1;
+			}
+			if (s->host && o->host && !strcmp(o->host, s->host) &&
+			    !strcmp(o->port, s->port)) {
 				log_error("%s:%u: server %s:%s is already named on line %u",
 					  c->path, s->line, s->host, s->port, o->line);
 				return -1;
@@ -241,6 +272,7 @@ int cli_conf_load(const char *path, struct cli_conf **out)
 	struct conf *c = NULL;
 	struct cli_conf *cc = NULL;
 	char err[512];
+	size_t tcp = 0;
 	int bad = 0, ret = -1;
 
 	*out = NULL;
@@ -263,7 +295,10 @@ int cli_conf_load(const char *path, struct cli_conf **out)
 	cc->key = conf_file(c, "key", &bad);
 	if (bad)
 		goto out;
-	if (!cc->ca) {
+	/* A Unix socket has no TLS: a config of Unix sockets alone needs no CA bundle. */
+	for (size_t i = 0; i < cc->n_servers; i++)
+		tcp += cc->servers[i].unix_path == NULL;
+	if (tcp && !cc->ca) {
 		log_error("%s: 'ca' is required (the CA bundle the server certificate chains to)",
 			  path);
 		goto out;

@@ -23,6 +23,7 @@
 #include "cli_rpc.h"
 #include "cli_sessions.h"
 #include "cli_tls.h"
+#include "cli_unix.h"
 #include "transport.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -184,6 +185,7 @@ static CK_RV transports_from_conf(struct cli_transport **t, size_t *n)
 	struct cli_conf *conf = NULL;
 	SSL_CTX *ctx = NULL;
 	const char *path = getenv("TEEHSM_CONF");
+	size_t n_tls = 0;
 	CK_RV rv = CKR_GENERAL_ERROR;
 
 	*n = 0;
@@ -194,11 +196,19 @@ static CK_RV transports_from_conf(struct cli_transport **t, size_t *n)
 	}
 	if (cli_conf_load(path, &conf))
 		goto out;
-	rv = cli_tls_ctx_new(conf, &ctx);
-	if (rv != CKR_OK)
-		goto out;
+	/* The TLS context (and the files it loads) only when some server is reached over TLS. */
+	for (size_t i = 0; i < conf->n_servers; i++)
+		n_tls += conf->servers[i].unix_path == NULL;
+	if (n_tls) {
+		rv = cli_tls_ctx_new(conf, &ctx);
+		if (rv != CKR_OK)
+			goto out;
+	}
 	for (*n = 0; *n < conf->n_servers; (*n)++) {
-		rv = cli_tls_transport_new(conf, *n, ctx, &t[*n]);
+		if (conf->servers[*n].unix_path)
+			rv = cli_unix_transport_new(conf, *n, &t[*n]);
+		else
+			rv = cli_tls_transport_new(conf, *n, ctx, &t[*n]);
 		if (rv != CKR_OK)
 			goto out;
 	}

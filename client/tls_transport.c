@@ -13,7 +13,6 @@
  * passphrase, and leaves the thread's OpenSSL error queue empty.
  */
 #include <errno.h>
-#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -32,9 +31,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "common/buf.h"
 #include "common/log.h"
-#include "proto/codec.h"
+#include "cli_sockio.h"
 #include "cli_tls.h"
 
 /* How long a sender that OpenSSL asks to wait for input sleeps before trying again: the reader
@@ -60,25 +58,6 @@ struct tls_transport {
 };
 
 /* ---- small helpers ---- */
-
-/* Wait until fd is ready for events or the deadline passes: 1 ready (or in error: the next I/O
- * call says which), 0 timed out, -1 poll failed. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = events, .revents = 0 };
-		int64_t left = deadline - cli_now_ms();
-		int r;
-
-		if (left <= 0)
-			return 0;
-		r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (r > 0)
-			return 1;
-		if (r < 0 && errno != EINTR)
-			return -1;
-	}
-}
 
 /* The first error OpenSSL queued (the root cause, e.g. the system error under a failed file
  * load) as text; empties the queue. */
@@ -252,7 +231,7 @@ static int tcp_connect(struct tls_transport *t, int64_t deadline)
 			break;
 		err = errno;
 		if (err == EINPROGRESS || err == EINTR) {
-			r = wait_fd(fd, POLLOUT, deadline);
+			r = cli_wait_fd(fd, POLLOUT, deadline);
 			len = sizeof(err);
 			if (r == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
 			    err == 0)
@@ -310,7 +289,7 @@ static int tls_handshake(struct tls_transport *t, int64_t deadline)
 		ev = tls_want(t, r, "TLS handshake", &io);
 		if (!ev)
 			return -1;
-		r = wait_fd(t->fd, ev, deadline);
+		r = cli_wait_fd(t->fd, ev, deadline);
 		if (r == 0)
 			log_error("%s: TLS handshake: no answer from the server within %lu ms",
 				  t->peer, t->connect_timeout_ms);
@@ -390,7 +369,7 @@ static enum cli_io tls_move(struct tls_transport *t, int writing, uint8_t *p, si
 		until = deadline;
 		if ((ev == POLLIN) == writing && until > cli_now_ms() + TLS_RETRY_SLICE_MS)
 			until = cli_now_ms() + TLS_RETRY_SLICE_MS;
-		w = wait_fd(t->fd, ev, until);
+		w = cli_wait_fd(t->fd, ev, until);
 		if (w < 0) {
 			log_error("%s: %s: poll: %s", t->peer, what, strerror(errno));
 			return CLI_IO_ERROR;
@@ -466,44 +445,22 @@ static enum cli_io tls_send(struct cli_transport *base, const uint8_t *frame, si
 	return io;
 }
 
+/* cli_read_cb on a tls_transport. */
+static enum cli_io tls_read_cb(void *arg, uint8_t *p, size_t len, int64_t deadline)
+{
+	return tls_move(arg, 0, p, len, deadline);
+}
+
 static enum cli_io tls_recv(struct cli_transport *base, size_t max_frame, int64_t deadline,
 			    uint8_t **payload, size_t *len)
 {
 	struct tls_transport *t = (struct tls_transport *)base;
-	uint8_t hdr[CODEC_FRAME_HDR];
-	uint8_t *buf = NULL;
-	size_t n = 0;
 	struct sigpipe_guard g;
 	enum cli_io io = CLI_IO_ERROR;
 
-	*payload = NULL;
-	*len = 0;
 	sigpipe_block(&g); /* reading may write (a TLS alert or key update) */
-	io = tls_move(t, 0, hdr, sizeof(hdr), deadline);
-	if (io != CLI_IO_OK)
-		goto out;
-	/* The announced length is checked before anything is allocated for it. */
-	if (codec_frame_peek(hdr, sizeof(hdr), max_frame, &n) == CODEC_FRAME_TOO_LARGE) {
-		log_error("%s: the server announced an answer larger than %zu bytes", t->peer,
-			  max_frame);
-		io = CLI_IO_ERROR;
-		goto out;
-	}
-	buf = malloc(n ? n : 1);
-	if (!buf) {
-		log_error("out of memory for a %zu-byte answer", n);
-		io = CLI_IO_NOMEM;
-		goto out;
-	}
-	io = tls_move(t, 0, buf, n, deadline);
-	if (io != CLI_IO_OK)
-		goto out;
-	*payload = buf;
-	*len = n;
-	buf = NULL; /* the caller owns it now */
-out:
+	io = cli_read_frame(tls_read_cb, t, t->peer, max_frame, deadline, payload, len);
 	sigpipe_restore(&g);
-	wipe_free(buf, n);
 	return io;
 }
 

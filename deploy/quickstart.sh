@@ -125,9 +125,19 @@ if [ ! -e "$VAR/teehsmd.conf" ]; then
 		echo "key = pki/server.key"
 		echo "store = store"
 		echo "log_level = info"
+		echo "# Every key use and management operation, one JSON line each."
+		echo "audit_log = audit.log"
+		echo "# Default deny: the development client certificate (pki/client.pem) may do"
+		echo "# everything. See deploy/teehsmd.conf.example for narrower rules."
+		echo "allow = cn:teehsm-dev-client all"
 	} >"$VAR/teehsmd.conf"
 else
 	say "keeping the existing $VAR/teehsmd.conf"
+	# Written before the server denied by default: let the development client in.
+	if ! grep -q '^allow *=' "$VAR/teehsmd.conf"; then
+		say "adding 'allow = cn:teehsm-dev-client all' to $VAR/teehsmd.conf (default deny)"
+		echo "allow = cn:teehsm-dev-client all" >>"$VAR/teehsmd.conf"
+	fi
 fi
 # The port the server really uses: the first listen entry of the (possibly older) config.
 conf_port="$(sed -n 's/^[[:space:]]*listen[[:space:]]*=.*:\([0-9]*\)[[:space:]]*$/\1/p' \

@@ -31,12 +31,15 @@
 #include "proto/codec.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "policy.h"
 #include "tls.h"
 #include "workers.h"
 
 /* Longest certificate CN we keep for logs (X.509's upper bound is 64 characters). */
 #define IDENT_CN_MAX 96
 #define ADDR_MAX     (NI_MAXHOST + NI_MAXSERV + 4)
+/* subjectAltName DNS names and URIs kept per peer for the policy (each). */
+#define IDENT_SANS_MAX 16
 /* OpenSSL errors kept for one report; the rest of the queue is dropped. */
 #define ERR_CODES_MAX 8
 
@@ -75,6 +78,10 @@ struct conn {
 	/* Who the peer is, for the per-identity connection cap: "cn=CN" or "uid=N". */
 	char who[IDENT_CN_MAX + 4];
 	unsigned long uid, gid; /* a Unix-socket peer's credentials */
+	/* The names the policy matches (struct srv_auth points here). */
+	char cn[IDENT_CN_MAX + 1];
+	char *dns[IDENT_SANS_MAX], *uri[IDENT_SANS_MAX];
+	size_t n_dns, n_uri;
 };
 
 static void conn_process(struct conn *c);
@@ -100,6 +107,10 @@ const char *conn_format_addr(const struct sockaddr *sa, socklen_t salen, char *b
 static void conn_destroy(struct conn *c)
 {
 	srv_peer_free(c->peer);
+	for (size_t i = 0; i < c->n_dns; i++)
+		free(c->dns[i]);
+	for (size_t i = 0; i < c->n_uri; i++)
+		free(c->uri[i]);
 	free(c);
 }
 
@@ -220,6 +231,23 @@ static int conn_start(struct conn *c, const char *how)
 		conn_close(c, 0);
 		return -1;
 	}
+	{
+		struct srv_auth auth;
+
+		memset(&auth, 0, sizeof(auth));
+		auth.id.is_unix = c->is_unix;
+		auth.id.cn = c->cn[0] ? c->cn : NULL;
+		auth.id.dns = (const char *const *)c->dns;
+		auth.id.n_dns = c->n_dns;
+		auth.id.uri = (const char *const *)c->uri;
+		auth.id.n_uri = c->n_uri;
+		auth.id.uid = c->uid;
+		auth.id.gid = c->gid;
+		auth.transport = c->is_unix ? "unix" : "tls";
+		auth.addr = c->addr;
+		auth.audit = c->srv->audit;
+		srv_peer_set_auth(c->peer, &auth);
+	}
 	/* Reset by every read and write: a peer that neither asks nor reads its answers for
 	 * idle_timeout is closed. */
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
@@ -245,6 +273,11 @@ static void conn_established(struct conn *c)
 	}
 	snprintf(c->ident, sizeof(c->ident), "%s@%s", cn, c->addr);
 	snprintf(c->who, sizeof(c->who), "cn=%s", cn);
+	/* tls_peer_identity falls back to the whole subject when there is no CN: the policy's
+	 * cn: rules see only a real CN. */
+	if (tls_peer_cn(ssl, c->cn, sizeof(c->cn)) != 0)
+		c->cn[0] = '\0';
+	tls_peer_sans(ssl, c->dns, &c->n_dns, c->uri, &c->n_uri, IDENT_SANS_MAX);
 	if (conn_start(c, SSL_get_cipher_name(ssl)) != 0)
 		return;
 	/* A request may already wait in the input buffer. */
@@ -531,6 +564,8 @@ static void conn_process(struct conn *c)
 
 		switch (v) {
 		case SRV_RUN:
+			/* The policy in force when the request arrived (SIGHUP may replace it). */
+			srv_call_set_policy(call, policy_ref(c->srv->policy));
 			if (conn_queue_call(c, call))
 				goto fail_memory;
 			break;

@@ -45,6 +45,12 @@ void srv_peer_free(struct srv_peer *p)
 	free(p);
 }
 
+void srv_peer_set_auth(struct srv_peer *p, const struct srv_auth *auth)
+{
+	p->auth = *auth;
+	p->has_auth = 1;
+}
+
 size_t srv_peer_max_frame(const struct srv_peer *p)
 {
 	return p->max_frame < p->peer_max_frame ? p->max_frame : p->peer_max_frame;
@@ -608,10 +614,17 @@ uint64_t srv_call_lane(const struct srv_call *call)
 	return call->lane;
 }
 
+void srv_call_set_policy(struct srv_call *call, struct policy *policy)
+{
+	policy_unref(call->policy);
+	call->policy = policy;
+}
+
 void srv_call_free(struct srv_call *call)
 {
 	if (!call)
 		return;
+	policy_unref(call->policy);
 	codec_request_free(call->q);
 	free(call);
 }
@@ -628,7 +641,7 @@ enum srv_verdict srv_call_run(struct srv_peer *p, struct srv_call *call, uint8_t
 	memset(&r, 0, sizeof(r));
 	teehsm__response__init(&r.resp);
 	r.resp.id = call->q->id;
-	r.resp.rv = h->fn(p, call->q, &r);
+	r.resp.rv = p->has_auth ? srv_authz_run(p, call, &r) : h->fn(p, call->q, &r);
 	/* The result members of Response share one union: a handler that filled its answer
 	 * left a pointer there, and the table names the case it belongs to. */
 	if (h->result != TEEHSM__RESPONSE__RESULT__NOT_SET && r.resp.hello)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policy.h"
 #include "ta.h"
 
 struct srv_peer;
@@ -21,6 +22,18 @@ enum srv_verdict {
 	SRV_RUN,	 /* srv_request only: *call is ready for srv_call_run */
 };
 
+struct audit;
+struct policy;
+
+/* Who a peer is, for authorization and the audit log. Every pointer must stay valid for the
+ * peer's life (the connection owns them). */
+struct srv_auth {
+	struct pol_identity id;
+	const char *transport; /* "tls" or "unix" */
+	const char *addr;      /* "127.0.0.1:50312", "unix:pid=123" */
+	struct audit *audit;   /* NULL: no audit log */
+};
+
 /* A new peer of the token core ta. max_frame is this server's frame cap (requests larger than
  * it never reach dispatch); identity names the peer in logs (copied). NULL on failure. */
 struct srv_peer *srv_peer_new(struct ta *ta, size_t max_frame, const char *identity);
@@ -28,6 +41,10 @@ struct srv_peer *srv_peer_new(struct ta *ta, size_t max_frame, const char *ident
 /* End a peer: its sessions close and its login ends. No call of it may be running. Accepts
  * NULL. */
 void srv_peer_free(struct srv_peer *p);
+
+/* From now on every call of p is authorized by the policy its srv_call carries, and audited.
+ * Without this (unit tests), calls go straight to the token core. */
+void srv_peer_set_auth(struct srv_peer *p, const struct srv_auth *auth);
 
 /* A decoded request that needs the token core. */
 struct srv_call;
@@ -49,6 +66,9 @@ uint64_t srv_call_lane(const struct srv_call *call);
  * wipe_free). SRV_REPLY, or SRV_CLOSE when the answer does not fit a frame. Frees call. */
 enum srv_verdict srv_call_run(struct srv_peer *p, struct srv_call *call, uint8_t **out,
 			      size_t *out_len);
+
+/* The policy call runs under: takes over one reference of policy. */
+void srv_call_set_policy(struct srv_call *call, struct policy *policy);
 
 /* Free a call that will not run. Accepts NULL. */
 void srv_call_free(struct srv_call *call);

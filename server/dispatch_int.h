@@ -13,6 +13,8 @@
 
 struct srv_peer {
 	struct ta_client *tc;
+	struct srv_auth auth; /* who the peer is; authorization applies when has_auth */
+	int has_auth;
 	size_t max_frame;      /* ours: requests never exceed it */
 	size_t peer_max_frame; /* the client's, from Hello: responses never exceed it */
 	int hello_done;
@@ -24,6 +26,7 @@ struct srv_call {
 	Teehsm__Request *q;
 	const struct srv_handler *h;
 	uint64_t lane;
+	struct policy *policy; /* one reference, or NULL (deny all when the peer has auth) */
 };
 
 /* Everything one response may point to, kept alive until it is packed, then released. */
@@ -71,6 +74,9 @@ struct srv_handler {
 	CK_RV (*fn)(struct srv_peer *p, const Teehsm__Request *q, struct reply *r);
 	const char *name;
 };
+
+/* Run call's handler under the peer's policy and write its audit record (authz.c). */
+CK_RV srv_authz_run(struct srv_peer *p, const struct srv_call *call, struct reply *r);
 
 /* The cryptographic and key-management calls (dispatch_crypto.c). */
 extern const struct srv_handler srv_crypto_handlers[];

@@ -26,6 +26,8 @@
 #include "server.h"
 #include "srvconf.h"
 #include "tls.h"
+#include "audit.h"
+#include "policy.h"
 #include "workers.h"
 
 #define EXIT_USAGE 2
@@ -141,10 +143,16 @@ static void reload_cb(evutil_socket_t sig, short what, void *arg)
 		srvconf_free(ncfg);
 		return;
 	}
+	if (srv->audit && audit_reopen(srv->audit, err, sizeof(err)))
+		log_error("SIGHUP: %s; still writing the audit log to the file open before", err);
+	/* Calls already decoded keep the policy they were decoded under. */
+	policy_unref(srv->policy);
+	srv->policy = policy_ref(ncfg->policy);
 	log_set_level(ncfg->log_level);
-	log_info("SIGHUP: reloaded the CA bundle%s from %s; listen, limits, token and TLS "
-		 "credentials take effect at the next start",
-		 ncfg->crl ? " and the CRL" : "", ncfg->path);
+	log_info("SIGHUP: reloaded the policy (%zu allow rules) and the CA bundle%s from %s; "
+		 "listen, limits, token, audit_log path and TLS credentials take effect at the "
+		 "next start",
+		 policy_rule_count(srv->policy), ncfg->crl ? " and the CRL" : "", ncfg->path);
 	conn_recheck_all(srv);
 	srvconf_free(ncfg);
 }
@@ -251,6 +259,14 @@ static int serve(const struct srv_config *cfg, const char *port_file)
 	}
 	if (open_token(cfg, &srv.ta) != CKR_OK)
 		goto out;
+	srv.policy = policy_ref(cfg->policy);
+	if (policy_rule_count(srv.policy) == 0)
+		log_warn("%s: no allow rule: every peer will be refused (default deny)", cfg->path);
+	if (cfg->audit_log && audit_open(cfg->audit_log, (long)cfg->audit_fsync_interval_ms,
+					 &srv.audit, err, sizeof(err))) {
+		log_error("%s: audit_log: %s", cfg->path, err);
+		goto out;
+	}
 	srv.workers = workers_new(srv.base, cfg->workers, err, sizeof(err));
 	if (!srv.workers) {
 		log_error("%s", err);
@@ -284,6 +300,8 @@ out:
 	conn_free_all(&srv);
 	/* Calls still running complete first; their connections are freed with them. */
 	workers_free(srv.workers);
+	audit_close(srv.audit);
+	policy_unref(srv.policy);
 	if (sc.drain_timer)
 		event_free(sc.drain_timer);
 	if (ev_term)
@@ -319,9 +337,30 @@ static int check_config(const struct srv_config *cfg)
 		return 1;
 	}
 	SSL_CTX_free(ctx);
-	printf("%s: OK (%zu listen entries%s%s, %lu workers)\n", cfg->path, cfg->n_listen,
-	       cfg->unix_socket ? ", unix socket " : "", cfg->unix_socket ? cfg->unix_socket : "",
-	       cfg->workers);
+	if (cfg->audit_log) {
+		char *dir = strdup(cfg->audit_log);
+		char *slash = dir ? strrchr(dir, '/') : NULL;
+		int ok = 1;
+
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		if (!dir ||
+		    (access(cfg->audit_log, W_OK) != 0 && access(slash ? dir : ".", W_OK) != 0))
+			ok = 0;
+		free(dir);
+		if (!ok) {
+			log_error("%s: audit_log = %s: cannot be written: %s", cfg->path,
+				  cfg->audit_log, strerror(errno));
+			return 1;
+		}
+	}
+	if (policy_rule_count(cfg->policy) == 0)
+		log_warn("%s: no allow rule: every peer will be refused (default deny)", cfg->path);
+	printf("%s: OK (%zu listen entries%s%s, %zu allow rules, %lu workers%s%s)\n", cfg->path,
+	       cfg->n_listen, cfg->unix_socket ? ", unix socket " : "",
+	       cfg->unix_socket ? cfg->unix_socket : "", policy_rule_count(cfg->policy),
+	       cfg->workers, cfg->audit_log ? ", audit log " : "",
+	       cfg->audit_log ? cfg->audit_log : "");
 	return 0;
 }
 

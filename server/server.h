@@ -16,12 +16,16 @@
 
 struct conn;
 struct workers;
+struct policy;
+struct audit;
 
 struct srv {
 	struct event_base *base;
 	SSL_CTX *ssl_ctx;
 	struct ta *ta;
 	struct workers *workers; /* runs token work; completions come back on the loop */
+	struct policy *policy;	 /* the rules in force (SIGHUP swaps it; calls hold references) */
+	struct audit *audit;	 /* the audit log, or NULL */
 	const struct srv_config *cfg;
 	LIST_HEAD(conn_list, conn) conns; /* every open connection */
 	size_t n_conns;

@@ -13,6 +13,7 @@
 
 #include "common/conf.h"
 #include "proto/codec.h"
+#include "policy.h"
 #include "srvconf.h"
 
 #define DEF_MAX_PIN_FAILURES  10
@@ -50,6 +51,9 @@ static const char *const allowed_keys[] = {
 	"unix_socket",
 	"unix_socket_mode",
 	"crl",
+	"allow",
+	"audit_log",
+	"audit_fsync_interval_ms",
 	"log_level",
 	NULL,
 };
@@ -205,6 +209,8 @@ void srvconf_free(struct srv_config *cfg)
 	free(cfg->root_key);
 	free(cfg->unix_socket);
 	free(cfg->crl);
+	free(cfg->audit_log);
+	policy_unref(cfg->policy);
 	free(cfg->path);
 	conf_free(cfg->conf);
 	free(cfg);
@@ -271,7 +277,8 @@ int srvconf_load(const char *path, struct srv_config **out, char *err, size_t er
 	    get_path(cfg->conf, "key", 1, &cfg->key, &cfg->key_line, err, errlen) ||
 	    get_path(cfg->conf, "store", 1, &cfg->store, &cfg->store_line, err, errlen) ||
 	    get_path(cfg->conf, "root_key", 0, &cfg->root_key, NULL, err, errlen) ||
-	    get_path(cfg->conf, "crl", 0, &cfg->crl, &cfg->crl_line, err, errlen))
+	    get_path(cfg->conf, "crl", 0, &cfg->crl, &cfg->crl_line, err, errlen) ||
+	    get_path(cfg->conf, "audit_log", 0, &cfg->audit_log, NULL, err, errlen))
 		goto out;
 
 	if (get_number(cfg->conf, "max_frame", CODEC_DEFAULT_MAX_FRAME, CODEC_MIN_MAX_FRAME,
@@ -304,7 +311,9 @@ int srvconf_load(const char *path, struct srv_config **out, char *err, size_t er
 	cfg->write_watermark = (size_t)n;
 	if (get_number(cfg->conf, "workers", 0, 1, MAX_WORKERS, 1, &cfg->workers, err, errlen) ||
 	    get_number(cfg->conf, "shutdown_timeout", DEF_SHUTDOWN_TIMEOUT, 1, 3600, 0,
-		       &cfg->shutdown_timeout, err, errlen))
+		       &cfg->shutdown_timeout, err, errlen) ||
+	    get_number(cfg->conf, "audit_fsync_interval_ms", 0, 1, 60000, 1,
+		       &cfg->audit_fsync_interval_ms, err, errlen))
 		goto out;
 	if (cfg->workers == 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -332,6 +341,9 @@ int srvconf_load(const char *path, struct srv_config **out, char *err, size_t er
 			 path);
 		goto out;
 	}
+
+	if (policy_load(cfg->conf, &cfg->policy, err, errlen))
+		goto out;
 
 	cfg->log_level = LOG_LVL_INFO;
 	e = last_entry(cfg->conf, "log_level");

@@ -10,6 +10,7 @@
 #include "common/log.h"
 
 struct conf;
+struct policy;
 
 /* Most "listen" entries one configuration may have. */
 #define SRVCONF_MAX_LISTEN 16
@@ -31,6 +32,9 @@ struct srv_config {
 	unsigned ca_line, cert_line, key_line, store_line;
 	char *crl; /* PEM CRLs of the client certificates' issuers, or NULL */
 	unsigned crl_line;
+	char *audit_log;		       /* path, or NULL: no audit log */
+	unsigned long audit_fsync_interval_ms; /* 0: fsync every line */
+	struct policy *policy;		       /* the allow rules (one reference) */
 	size_t max_frame;
 	unsigned long pin_kdf_iterations; /* 0 = the token core's default */
 	unsigned long max_pin_failures;

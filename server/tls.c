@@ -331,3 +331,33 @@ void tls_peer_sans(SSL *ssl, char **dns, size_t *n_dns, char **uri, size_t *n_ur
 	GENERAL_NAMES_free(gens);
 	ERR_clear_error();
 }
+
+int tls_peer_cn(SSL *ssl, char *buf, size_t len)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	X509_NAME *subject = cert ? X509_get_subject_name(cert) : NULL;
+	int idx = subject ? X509_NAME_get_index_by_NID(subject, NID_commonName, -1) : -1;
+	unsigned char *utf8 = NULL;
+	int n = -1, ret = -1;
+
+	if (len)
+		buf[0] = '\0';
+	if (idx < 0 || SSL_get_verify_result(ssl) != X509_V_OK)
+		goto out;
+	/* A second CN would make "the" CN ambiguous. */
+	if (X509_NAME_get_index_by_NID(subject, NID_commonName, idx) >= 0)
+		goto out;
+	n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)));
+	if (n <= 0 || (size_t)n >= len)
+		goto out;
+	for (int i = 0; i < n; i++)
+		if (utf8[i] < 0x20 || utf8[i] == 0x7f)
+			goto out;
+	memcpy(buf, utf8, (size_t)n);
+	buf[n] = '\0';
+	ret = 0;
+out:
+	OPENSSL_free(utf8);
+	ERR_clear_error();
+	return ret;
+}

@@ -29,6 +29,10 @@ int tls_server_reload_trust(SSL_CTX *ctx, const char *ca_path, const char *crl_p
  * why otherwise. */
 int tls_peer_recheck(SSL *ssl, char *why, size_t len);
 
+/* The subject CN of ssl's verified peer certificate, exactly (UTF-8), for the policy: -1 (buf
+ * empty) when there is none, more than one, a control character in it, or it does not fit. */
+int tls_peer_cn(SSL *ssl, char *buf, size_t len);
+
 /* The subjectAltName dNSName and URI entries of ssl's peer certificate, at most max of each, as
  * new strings (the caller frees them); entries with unprintable bytes are left out. */
 void tls_peer_sans(SSL *ssl, char **dns, size_t *n_dns, char **uri, size_t *n_uri, size_t max);

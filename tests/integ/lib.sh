@@ -139,8 +139,9 @@ make_pki() {
 }
 
 # server_conf NAME [LINE...]: write $T/NAME/teehsmd.conf for a server using the PKI in $T/pki
-# (made on first use), its own store, and a port chosen by the kernel. Extra config lines are
-# appended (a later key wins).
+# (made on first use), its own store, a port chosen by the kernel, and a policy that lets the
+# PKI's client (CN integ-client) do everything. Extra config lines are appended (a later key
+# wins; allow lines add up).
 server_conf() {
 	local name=$1 dir="$T/$1"
 	shift
@@ -155,6 +156,8 @@ server_conf() {
 		echo "store = store"
 		echo "pin_kdf_iterations = 1000"
 		echo "log_level = debug"
+		# The server denies by default: the tests' own client may do everything.
+		echo "allow = cn:integ-client all"
 		local line
 		for line in "$@"; do
 			echo "$line"

@@ -8,7 +8,7 @@
 make_pki "$T/pki"
 make_peer victim
 "$TEEHSM_SRC/certs/mkcrl.sh" "$T/pki" >>"$T/mkpki.out" 2>&1 || die "mkcrl.sh failed"
-server_conf srv "crl = $T/pki/crl.pem"
+server_conf srv "crl = $T/pki/crl.pem" "allow = cn:victim all"
 conf="$T/srv/teehsmd.conf"
 
 # --- --check-config --------------------------------------------------------------------------
@@ -51,7 +51,7 @@ log "both peers hold a logged-in session; revoking victim and sending SIGHUP"
 
 # A SIGHUP with an unchanged CRL interrupts nobody.
 kill -HUP "$pid"
-wait_for_log srv "SIGHUP: reloaded the CA bundle and the CRL"
+wait_for_log srv "SIGHUP: reloaded the policy \(2 allow rules\) and the CA bundle and the CRL"
 "$TEEHSM_SRC/certs/mkcrl.sh" "$T/pki" --revoke "$T/pki/victim.pem" >>"$T/mkpki.out" 2>&1 ||
 	die "mkcrl.sh --revoke failed"
 kill -HUP "$pid"

@@ -426,7 +426,8 @@ static void test_conf_servers(void **state)
 	assert_int_equal(load("server = [::1\n", &c), -1);
 	assert_int_equal(load("server = a:\n", &c), -1);
 	assert_int_equal(load("server = a:123456\n", &c), -1);
-	assert_int_equal(load("server = unix:/run/teehsm.sock\n", &c), -1);
+	/* unix: takes an absolute path. */
+	assert_int_equal(load("server = unix:run/teehsm.sock\n", &c), -1);
 	assert_int_equal(load("server = a:1\nserver_name =\n", &c), -1);
 	assert_null(c);
 }
