@@ -33,13 +33,17 @@ exec 3<>"$T/sserver.in"
 openssl s_server -accept "127.0.0.1:$port" -cert "$T/pki/server.pem" -key "$T/pki/server.key" \
 	-CAfile "$T/pki/ca.pem" -Verify 1 -tls1_3 -quiet <&3 >"$T/s_server.log" 2>&1 &
 SSERVER_PID=$!
-# Stopped by PID, here or on any exit (lib.sh's cleanup runs after).
+# Stopped by PID, here or on any exit. lib.sh's cleanup runs after and must see the script's
+# status: this returns it, and set +e (which stays in effect) keeps errexit from ending the trap.
 _ssrv_stop() {
+	local rc=$?
+	set +e
 	if [ -n "${SSERVER_PID:-}" ]; then
-		kill -TERM "$SSERVER_PID" 2>/dev/null || true
-		wait "$SSERVER_PID" 2>/dev/null || true
+		kill -TERM "$SSERVER_PID" 2>/dev/null
+		wait "$SSERVER_PID" 2>/dev/null
 		SSERVER_PID=""
 	fi
+	return "$rc"
 }
 trap '_ssrv_stop; _lib_cleanup' EXIT
 for ((i = 0; i < 100; i++)); do
@@ -53,6 +57,7 @@ drive "$T/client-tls.conf" deadline "$MAX_MS"
 # The handshake must have happened: otherwise this was the connect timeout, not the call one.
 _pid_alive "$SSERVER_PID" || die "openssl s_server died during the test (see s_server.log)"
 _ssrv_stop
+set -e # _ssrv_stop leaves errexit off (for the trap)
 exec 3>&-
 
 # 2. TCP accepted by the kernel, no TLS handshake ever.
