@@ -302,6 +302,15 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			log_warn("%s: TLS handshake failed: %s", c->ident, why);
 		else
 			log_info("%s: closed during the TLS handshake", c->ident);
+	} else if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->n_jobs == 0 &&
+		   srv_peer_sessions(c->peer) > 0) {
+		/* An application that holds sessions (ssh-agent, a build agent between builds)
+		 * keeps them while it is quiet; TCP keepalive notices one that is gone. A peer
+		 * that does not read its answers (a write timeout) is still closed. */
+		log_debug("%s: idle for %lu s with open sessions: keeping it", c->ident,
+			  c->srv->cfg->idle_timeout);
+		bufferevent_enable(c->bev, c->read_paused ? EV_WRITE : EV_READ | EV_WRITE);
+		return;
 	} else if (what & BEV_EVENT_TIMEOUT) {
 		log_info("%s: idle for %lu s: closing (%zu open)", c->ident,
 			 c->srv->cfg->idle_timeout, c->srv->n_conns - 1);

@@ -51,6 +51,11 @@ void srv_peer_set_auth(struct srv_peer *p, const struct srv_auth *auth)
 	p->has_auth = 1;
 }
 
+unsigned long srv_peer_sessions(struct srv_peer *p)
+{
+	return ta_client_session_count(p->tc);
+}
+
 size_t srv_peer_max_frame(const struct srv_peer *p)
 {
 	return p->max_frame < p->peer_max_frame ? p->max_frame : p->peer_max_frame;

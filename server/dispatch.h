@@ -77,6 +77,9 @@ void srv_call_free(struct srv_call *call);
 enum srv_verdict srv_dispatch(struct srv_peer *p, const uint8_t *in, size_t in_len, uint8_t **out,
 			      size_t *out_len);
 
+/* How many token sessions the peer has open now. */
+unsigned long srv_peer_sessions(struct srv_peer *p);
+
 /* The frame cap of this connection once Hello is done: the smaller of ours and the client's. */
 size_t srv_peer_max_frame(const struct srv_peer *p);
 

@@ -101,6 +101,18 @@ CK_RV ta_client_new(struct ta *ta, struct ta_client **out)
 	return CKR_OK;
 }
 
+unsigned long ta_client_session_count(struct ta_client *c)
+{
+	unsigned long n = 0;
+
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->ta->lock);
+	n = c->nsess;
+	pthread_mutex_unlock(&c->ta->lock);
+	return n;
+}
+
 void ta_client_free(struct ta_client *c)
 {
 	struct ta *ta = NULL;

@@ -57,6 +57,9 @@ CK_RV ta_client_new(struct ta *ta, struct ta_client **out);
  * Accepts NULL. */
 void ta_client_free(struct ta_client *c);
 
+/* How many sessions the application has open now (0 for NULL). */
+unsigned long ta_client_session_count(struct ta_client *c);
+
 /* --- Slot and token management (PKCS#11 v2.40 §5.5) --- */
 CK_RV ta_C_GetSlotList(struct ta_client *c, CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
 		       CK_ULONG_PTR pulCount);

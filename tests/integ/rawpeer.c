@@ -2,13 +2,19 @@
  * rawpeer — a hostile but well-authenticated peer for the limits test (tests/integ/test_limits.sh).
  *
  *   rawpeer HOST PORT CA CERT KEY noread HOLD_SECONDS
+ *   rawpeer HOST PORT CA CERT KEY order
  *
- * Completes the mutual-TLS handshake and the Hello, opens a session, then sends
+ * noread: completes the mutual-TLS handshake and the Hello, opens a session, then sends
  * C_GenerateRandom requests of 64 KiB answers as fast as the connection takes them and never
  * reads an answer. Once the server has stopped taking requests (no byte written for 3 s), it
  * prints "stalled after N requests (B bytes)" and holds the connection HOLD_SECONDS more, so the
  * test can measure the server's memory, then exits 0. Exits 1 if the server never stops taking
  * requests within 60 s (it would be buffering answers without bound).
+ *
+ * order: opens two sessions and sends, without waiting for any answer, 100 rounds of
+ * C_FindObjectsInit, C_FindObjects, C_FindObjectsFinal on each (calls that fail if run out of
+ * order), then reads every answer: all must be CKR_OK, and each session's answers must come
+ * back in the order of its requests. Prints a summary and exits 0, or says what was wrong.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -103,6 +109,98 @@ static Teehsm__Response *recv_resp(SSL *ssl)
 	return r;
 }
 
+#define ORDER_ROUNDS 100
+
+/* Open a session (request id). */
+static uint64_t open_session(SSL *ssl, uint64_t id)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__OpenSessionRequest os = TEEHSM__OPEN_SESSION_REQUEST__INIT;
+	Teehsm__Response *r = NULL;
+	uint64_t h;
+
+	q.id = id;
+	os.slot_id = 0;
+	os.flags = 4; /* CKF_SERIAL_SESSION */
+	q.call_case = TEEHSM__REQUEST__CALL_OPEN_SESSION;
+	q.open_session = &os;
+	send_req(ssl, &q);
+	r = recv_resp(ssl);
+	if (r->rv != 0 || r->result_case != TEEHSM__RESPONSE__RESULT_OPEN_SESSION)
+		die("C_OpenSession refused");
+	h = r->open_session->session;
+	codec_response_free(r);
+	return h;
+}
+
+static int mode_order(SSL *ssl)
+{
+	Teehsm__Request q = TEEHSM__REQUEST__INIT;
+	Teehsm__FindObjectsInitRequest fi = TEEHSM__FIND_OBJECTS_INIT_REQUEST__INIT;
+	Teehsm__FindObjectsRequest fo = TEEHSM__FIND_OBJECTS_REQUEST__INIT;
+	Teehsm__FindObjectsFinalRequest ff = TEEHSM__FIND_OBJECTS_FINAL_REQUEST__INIT;
+	uint64_t sess[2], last_id[2] = { 0, 0 };
+	const uint64_t base = 100;
+	unsigned long n = 0, bad = 0, swaps = 0;
+	uint64_t prev_any = 0;
+
+	sess[0] = open_session(ssl, 10);
+	sess[1] = open_session(ssl, 11);
+	/* Request ids: base + 6 * round + 3 * session + step; step 0, 1, 2 = Init, Find, Final. */
+	for (uint64_t round = 0; round < ORDER_ROUNDS; round++) {
+		for (uint64_t k = 0; k < 2; k++) {
+			q.id = base + 6 * round + 3 * k;
+			fi.session = sess[k];
+			q.call_case = TEEHSM__REQUEST__CALL_FIND_OBJECTS_INIT;
+			q.find_objects_init = &fi;
+			send_req(ssl, &q);
+			q.id++;
+			fo.session = sess[k];
+			fo.max_count = 4;
+			q.call_case = TEEHSM__REQUEST__CALL_FIND_OBJECTS;
+			q.find_objects = &fo;
+			send_req(ssl, &q);
+			q.id++;
+			ff.session = sess[k];
+			q.call_case = TEEHSM__REQUEST__CALL_FIND_OBJECTS_FINAL;
+			q.find_objects_final = &ff;
+			send_req(ssl, &q);
+		}
+	}
+	for (; n < 6 * ORDER_ROUNDS; n++) {
+		Teehsm__Response *r = recv_resp(ssl);
+		uint64_t k;
+
+		if (r->id < base || r->id >= base + 6 * ORDER_ROUNDS) {
+			fprintf(stderr, "rawpeer: an answer with the unknown id %llu\n",
+				(unsigned long long)r->id);
+			return 1;
+		}
+		k = ((r->id - base) % 6) / 3;
+		if (r->rv != 0) {
+			fprintf(stderr, "rawpeer: request %llu (session %llu) answered 0x%llx\n",
+				(unsigned long long)r->id, (unsigned long long)sess[k],
+				(unsigned long long)r->rv);
+			bad++;
+		}
+		if (r->id <= last_id[k]) {
+			fprintf(stderr, "rawpeer: session %llu: answer %llu after %llu\n",
+				(unsigned long long)sess[k], (unsigned long long)r->id,
+				(unsigned long long)last_id[k]);
+			bad++;
+		}
+		last_id[k] = r->id;
+		if (r->id < prev_any)
+			swaps++;
+		prev_any = r->id;
+		codec_response_free(r);
+	}
+	printf("order: %lu answers over 2 sessions, %lu out of order or failed; %lu answers "
+	       "overtook an earlier request of the other session\n",
+	       n, bad, swaps);
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	Teehsm__Request q = TEEHSM__REQUEST__INIT;
@@ -118,11 +216,13 @@ int main(int argc, char **argv)
 	long long last_progress, start;
 	int fd, hold;
 
-	if (argc != 8 || strcmp(argv[6], "noread") != 0) {
-		fprintf(stderr, "usage: rawpeer HOST PORT CA CERT KEY noread HOLD_SECONDS\n");
+	if (!((argc == 8 && strcmp(argv[6], "noread") == 0) ||
+	      (argc == 7 && strcmp(argv[6], "order") == 0))) {
+		fprintf(stderr, "usage: rawpeer HOST PORT CA CERT KEY noread HOLD_SECONDS\n"
+				"       rawpeer HOST PORT CA CERT KEY order\n");
 		return 2;
 	}
-	hold = atoi(argv[7]);
+	hold = argc == 8 ? atoi(argv[7]) : 0;
 	ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx || SSL_CTX_load_verify_locations(ctx, argv[3], NULL) != 1 ||
 	    SSL_CTX_use_certificate_chain_file(ctx, argv[4]) != 1 ||
@@ -145,6 +245,14 @@ int main(int argc, char **argv)
 	if (r->rv != 0)
 		die("Hello refused");
 	codec_response_free(r);
+	if (argc == 7) {
+		int rc = mode_order(ssl);
+
+		SSL_free(ssl);
+		close(fd);
+		SSL_CTX_free(ctx);
+		return rc;
+	}
 
 	q.id = 2;
 	os.slot_id = 0;

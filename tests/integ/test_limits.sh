@@ -68,6 +68,12 @@ wait "$h2" "$h3" "$h4" 2>/dev/null || true
 wait_for_log srv "\(0 open\)" 10
 assert_alive srv
 
+# --- ordering: one session's calls in order, sessions in parallel -------------------------------
+"$RAWPEER" 127.0.0.1 "$port" "$T/pki/ca.pem" "$T/pki/client.pem" "$T/pki/client.key" order \
+	>"$T/order.out" 2>"$T/order.err" || { cat "$T/order.err" >&2; die "pipelined calls were reordered"; }
+log "rawpeer: $(cat "$T/order.out")"
+wait_for_log srv "\(0 open\)" 10
+
 # --- a peer that never reads its answers -------------------------------------------------------
 before=$(rss_kib "${SRV_PID[srv]}")
 "$RAWPEER" 127.0.0.1 "$port" "$T/pki/ca.pem" "$T/pki/client.pem" "$T/pki/client.key" \
@@ -93,3 +99,29 @@ grep -q "max_calls_in_flight reached: pausing reads\|answers not read (write_wat
 	"$T/srv.log" || die "the server never paused the peer's reads"
 assert_alive srv
 server_stop srv
+
+# --- idle_timeout: a quiet connection goes, a quiet application with sessions stays -----------
+server_conf idle "idle_timeout = 1"
+server_init_token idle
+server_start idle
+client_conf "$T/idle.conf" idle
+mkdir "$T/q"
+TEEHSM_CONF="$T/idle.conf" timeout "$CMD_TIMEOUT" "$P11DRIVE" hold "$MODULE" "$T/q" \
+	>"$T/q.out" 2>"$T/q.err" &
+qpid=$!
+wait_for_file "$T/q/ready" "$qpid"
+port=${SRV_PORT[idle]}
+hold_tls other
+h5=$!
+wait_for_log idle "other@.*idle for 1 s: closing" 10
+sleep 2.5
+touch "$T/q/go"
+wait "$qpid" || { cat "$T/q.err" >&2; die "p11drive hold failed"; }
+grep -qx "old-session CKR_OK" "$T/q.out" ||
+	die "a quiet application with an open session lost it to idle_timeout"
+grep -q "integ-client@.*idle for 1 s with open sessions: keeping it" "$T/idle.log" ||
+	die "the idle connection with sessions was not noticed"
+log "idle_timeout closed a quiet connection without sessions and kept one with a session"
+kill "$h5" 2>/dev/null || true
+wait "$h5" 2>/dev/null || true
+server_stop idle
