@@ -9,7 +9,7 @@
 
 command -v pkcs11-tool >/dev/null || die "pkcs11-tool is not installed (apt-get install opensc)"
 make_pki "$T/pki"
-for p in build-signer fleet-enroller stranger id-user other-token; do make_peer "$p"; done
+for p in build-signer fleet-enroller stranger id-user other-token pin-admin; do make_peer "$p"; done
 uid=$(id -u)
 server_conf srv \
 	"allow = cn:build-signer read" \
@@ -17,7 +17,8 @@ server_conf srv \
 	"allow = cn:fleet-enroller read,manage" \
 	"allow = cn:id-user read,use id=0a*" \
 	"allow = cn:other-token all token=some-other-token" \
-	"allow = uid:$uid read,use label=release-*" \
+	"allow = cn:pin-admin read,admin" \
+	"allow = uid:$uid read,use,manage label=release-*" \
 	"unix_socket = $T/srv/teehsmd.sock" \
 	"unix_socket_mode = 0600" \
 	"audit_log = $T/srv/audit.log"
@@ -27,7 +28,7 @@ server_start srv
 [ "$(stat -c %a "$T/srv/teehsmd.sock")" = 600 ] || die "the Unix socket's mode is not 0600"
 
 client_conf "$T/admin.conf" srv
-for p in build-signer fleet-enroller stranger id-user other-token; do
+for p in build-signer fleet-enroller stranger id-user other-token pin-admin; do
 	client_conf_as "$T/$p.conf" srv "$p"
 done
 printf 'server = unix:%s\n' "$T/srv/teehsmd.sock" >"$T/local.conf"
@@ -76,6 +77,13 @@ grep -q "release-1" "$T/out" && grep -q "test-1" "$T/out" ||
 	{ cat "$T/out" >&2; die "build-signer (read) does not see both keys"; }
 refused build-signer "change the PIN (admin)" --change-pin --new-pin "$TEST_USER_PIN"
 
+# --- admin: PIN management ---------------------------------------------------------------------
+allowed pin-admin "change the user PIN (admin)" --change-pin --new-pin "$TEST_USER_PIN-2"
+allowed pin-admin "change it back (admin)" --pin "$TEST_USER_PIN-2" --change-pin \
+	--new-pin "$TEST_USER_PIN"
+refused pin-admin "sign (no use class)" --sign -m ECDSA-SHA256 --id 0a01 \
+	--input-file "$T/data" --output-file "$T/sig0"
+
 # --- fleet-enroller: generate and import, never sign -------------------------------------------
 allowed fleet-enroller "generate device-1" --keypairgen --key-type EC:prime256v1 \
 	--label device-1 --id 0c01
@@ -120,13 +128,17 @@ if tool local --sign -m ECDSA-SHA256 --id 0b01 --input-file "$T/data" --output-f
 	die "local: signed with test-1"
 fi
 log "local: test-1 is out of reach over the Unix socket"
+allowed local "generate release-2 over the Unix socket (manage)" --keypairgen \
+	--key-type EC:prime256v1 --label release-2 --id 0a02
+refused local "generate other-2 over the Unix socket" --keypairgen --key-type EC:prime256v1 \
+	--label other-2 --id 0d02
 grep -q "uid=$uid@unix:pid=[0-9]*: connected (unix socket" "$T/srv.log" ||
 	die "the server did not name the local peer by its uid"
 
 # SIGHUP: the uid rule now names another uid; the local peer sees nothing, TLS peers keep theirs.
 sed -i "s/^allow = uid:$uid /allow = uid:$((uid + 4242)) /" "$T/srv/teehsmd.conf"
 kill -HUP "${SRV_PID[srv]}"
-wait_for_log srv "SIGHUP: reloaded the policy \(7 allow rules\)"
+wait_for_log srv "SIGHUP: reloaded the policy \(8 allow rules\)"
 p11tool "$T/local.conf" -L >"$T/out" 2>&1 || true
 grep -q "$TEST_TOKEN_LABEL" "$T/out" && { cat "$T/out" >&2; die "the local peer still sees the token"; }
 log "local: after SIGHUP, sees no token"

@@ -31,6 +31,9 @@ check_bad "a CRL file without a CRL" "holds no PEM CRL" "crl = $T/junk.pem"
 check_bad "an unknown key" "unknown key" "max_conections = 5"
 check_bad "a bad unix_socket_mode" "octal mode" "unix_socket_mode = 0999"
 check_bad "a zero max_calls_in_flight" "max_calls_in_flight" "max_calls_in_flight = 0"
+check_bad "an allow rule with an unknown class" "bad.conf:[0-9]+: allow: .*'reed'" \
+	"allow = cn:x reed"
+check_bad "an allow rule for an unknown user" "allow" "allow = uid:no-such-user-here read"
 
 # --- SIGHUP: revocation ----------------------------------------------------------------------
 server_init_token srv
