@@ -264,12 +264,23 @@ out:
 	return rv;
 }
 
-static bool az_covers(const struct srv_peer *p, const struct policy *pol, const char *token,
-		      unsigned cls, const struct az_name *n)
+static bool az_covers_one(const struct srv_peer *p, const struct policy *pol, const char *token,
+			  unsigned cls, const struct az_name *n)
 {
 	return policy_allows_object(pol, &p->auth.id, token, cls, n->has_label ? n->label : NULL,
 				    n->has_label ? n->label_len : 0, n->has_id ? n->id : NULL,
 				    n->has_id ? n->id_len : 0);
+}
+
+/* Does the policy grant cls on the object named n? An object the identity may use or manage it
+ * may also find and read: a key cannot be used without being found. */
+static bool az_covers(const struct srv_peer *p, const struct policy *pol, const char *token,
+		      unsigned cls, const struct az_name *n)
+{
+	if (az_covers_one(p, pol, token, cls, n))
+		return true;
+	return cls == POL_READ && (az_covers_one(p, pol, token, POL_USE, n) ||
+				   az_covers_one(p, pol, token, POL_MANAGE, n));
 }
 
 /* The class the new key of C_UnwrapKey / C_DeriveKey needs: use for a session object (it goes
@@ -317,7 +328,11 @@ static CK_RV az_check(struct srv_peer *p, const Teehsm__Request *q, const struct
 		az->denied = "token not visible";
 		return CKR_SLOT_ID_INVALID;
 	case AZ_CLASS:
-		if (!policy_allows_class(pol, &p->auth.id, az->token, ru->cls))
+		/* The read-class calls without an object (login, find, random, digests) need only
+		 * a token the identity may see: what it may find is filtered afterwards. */
+		if (ru->cls == POL_READ
+			    ? !policy_token_visible(pol, &p->auth.id, az->token)
+			    : !policy_allows_class(pol, &p->auth.id, az->token, ru->cls))
 			rv = CKR_ACTION_PROHIBITED;
 		break;
 	case AZ_KEY:

@@ -6,7 +6,7 @@
 # shellcheck source=tests/integ/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-server_conf srv "allow = cn:build-server read,use,manage label=release-*"
+server_conf srv "allow = cn:build-server use,manage label=release-*"
 server_init_token srv
 server_start srv
 client_conf "$T/client.conf" srv

@@ -15,7 +15,7 @@ server_conf srv \
 	"allow = cn:build-signer read" \
 	"allow = cn:build-signer use label=release-*" \
 	"allow = cn:fleet-enroller read,manage" \
-	"allow = cn:id-user read,use id=0a*" \
+	"allow = cn:id-user use id=0a*" \
 	"allow = cn:other-token all token=some-other-token" \
 	"allow = cn:pin-admin read,admin" \
 	"allow = uid:$uid read,use,manage label=release-*" \
@@ -102,7 +102,7 @@ allowed id-user "sign with id 0a01" --sign -m ECDSA-SHA256 --id 0a01 \
 	--input-file "$T/data" --output-file "$T/sig5"
 tool id-user --list-objects || { cat "$T/out" >&2; die "id-user cannot list"; }
 grep -q "release-1" "$T/out" && ! grep -q "test-1\|device-1" "$T/out" ||
-	{ cat "$T/out" >&2; die "id-user (read id=0a*) does not see exactly the 0a.. objects"; }
+	{ cat "$T/out" >&2; die "id-user (use id=0a*) does not see exactly the 0a.. objects"; }
 log "id-user: lists the 0a.. objects only"
 # A key it may not read is not found at all.
 if tool id-user --sign -m ECDSA-SHA256 --id 0b01 --input-file "$T/data" --output-file "$T/s6"; then
