@@ -146,20 +146,32 @@ int conf_check_keys(const struct conf *c, const char *const *allowed, char *err,
 	return 0;
 }
 
+int conf_parse_decimal(const char *s, unsigned long *out)
+{
+	char *end = NULL;
+	unsigned long n;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno || *end != '\0')
+		return -1;
+	*out = n;
+	return 0;
+}
+
 int conf_get_ulong(const struct conf *c, const char *key, unsigned long def, unsigned long min,
 		   unsigned long max, unsigned long *out, char *err, size_t errlen)
 {
 	const char *v = conf_get(c, key);
-	char *end = NULL;
-	unsigned long n;
+	unsigned long n = 0;
 
 	if (!v) {
 		*out = def;
 		return 0;
 	}
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno || end == v || *end != '\0' || *v == '-' || n < min || n > max) {
+	if (conf_parse_decimal(v, &n) || n < min || n > max) {
 		snprintf(err, errlen, "%s: %s must be a number in [%lu, %lu], not '%.64s'", c->path,
 			 key, min, max, v);
 		return -1;

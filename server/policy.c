@@ -132,14 +132,9 @@ static bool dangling_backslash(const char *s)
 /* A decimal id that fits uid_t/gid_t and is not the reserved (uid_t)-1. */
 static int parse_numeric_id(const char *s, unsigned long *out)
 {
-	char *end = NULL;
-	unsigned long n;
+	unsigned long n = 0;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	n = strtoul(s, &end, 10);
-	if (errno || *end != '\0' || n >= 0xffffffffUL)
+	if (conf_parse_decimal(s, &n) || n >= 0xffffffffUL)
 		return -1;
 	*out = n;
 	return 0;

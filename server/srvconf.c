@@ -67,22 +67,6 @@ static const struct conf_entry *last_entry(const struct conf *c, const char *key
 	return NULL;
 }
 
-/* A plain unsigned decimal: digits only, no sign, no blanks, no overflow. */
-static int parse_decimal(const char *s, unsigned long *out)
-{
-	char *end = NULL;
-	unsigned long n;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	n = strtoul(s, &end, 10);
-	if (errno || *end != '\0')
-		return -1;
-	*out = n;
-	return 0;
-}
-
 /* key as a number in [min, max] (or exactly 0 when zero_ok); def when absent. */
 static int get_number(const struct conf *c, const char *key, unsigned long def, unsigned long min,
 		      unsigned long max, int zero_ok, unsigned long *out, char *err, size_t errlen)
@@ -94,7 +78,7 @@ static int get_number(const struct conf *c, const char *key, unsigned long def, 
 		*out = def;
 		return 0;
 	}
-	if (parse_decimal(e->value, &n) || ((n < min || n > max) && !(zero_ok && n == 0))) {
+	if (conf_parse_decimal(e->value, &n) || ((n < min || n > max) && !(zero_ok && n == 0))) {
 		snprintf(err, errlen, "%s:%u: %s must be a number in [%lu, %lu]%s, not '%.64s'",
 			 c->path, e->line, key, min, max, zero_ok ? " or 0" : "", e->value);
 		return -1;
@@ -176,7 +160,7 @@ static int parse_listen(const struct conf *c, const struct conf_entry *e, struct
 			 v);
 		return -1;
 	}
-	if (parse_decimal(port, &n) || n > 65535) {
+	if (conf_parse_decimal(port, &n) || n > 65535) {
 		snprintf(err, errlen,
 			 "%s:%u: listen: the port must be a number in [0, 65535], not '%.16s'",
 			 c->path, e->line, port);

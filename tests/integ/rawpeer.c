@@ -205,7 +205,6 @@ int main(int argc, char **argv)
 {
 	Teehsm__Request q = TEEHSM__REQUEST__INIT;
 	Teehsm__Hello hello = TEEHSM__HELLO__INIT;
-	Teehsm__OpenSessionRequest os = TEEHSM__OPEN_SESSION_REQUEST__INIT;
 	Teehsm__GenerateRandomRequest gr = TEEHSM__GENERATE_RANDOM_REQUEST__INIT;
 	Teehsm__Response *r = NULL;
 	SSL_CTX *ctx = NULL;
@@ -254,17 +253,7 @@ int main(int argc, char **argv)
 		return rc;
 	}
 
-	q.id = 2;
-	os.slot_id = 0;
-	os.flags = 4; /* CKF_SERIAL_SESSION */
-	q.call_case = TEEHSM__REQUEST__CALL_OPEN_SESSION;
-	q.open_session = &os;
-	send_req(ssl, &q);
-	r = recv_resp(ssl);
-	if (r->rv != 0 || r->result_case != TEEHSM__RESPONSE__RESULT_OPEN_SESSION)
-		die("C_OpenSession refused");
-	gr.session = r->open_session->session;
-	codec_response_free(r);
+	gr.session = open_session(ssl, 2);
 
 	/* From now on: write only, never read. */
 	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

@@ -36,6 +36,9 @@ const char *conf_get(const struct conf *c, const char *key);
  * key and its line in err. Catches typos that would otherwise silently fall back to defaults. */
 int conf_check_keys(const struct conf *c, const char *const *allowed, char *err, size_t errlen);
 
+/* s as a plain unsigned decimal: digits only (no sign, no blanks), no overflow. 0, or -1. */
+int conf_parse_decimal(const char *s, unsigned long *out);
+
 /* Read key as an unsigned decimal in [min, max]; def when absent. 0, or -1 with a reason in err. */
 int conf_get_ulong(const struct conf *c, const char *key, unsigned long def, unsigned long min,
 		   unsigned long max, unsigned long *out, char *err, size_t errlen);
