@@ -42,13 +42,13 @@ struct unix_transport {
 
 /* ---- the connection ---- */
 
-/* What to add to an error seen before the first answer: the usual cause is the server's
- * policy admitting no identity of this process. */
+/* What to add to an error seen before the first answer: teehsmd closes a new connection at
+ * once when the uid has max_connections_per_identity open already, or max_connections are. */
 static const char *first_call_hint(struct unix_transport *t)
 {
 	if (!__atomic_load_n(&t->fresh, __ATOMIC_RELAXED))
 		return "";
-	return " (does the server admit this process's uid or gid? see its log)";
+	return " (is the server at its connection limit for this uid? see its log)";
 }
 
 /* What to add to a connect error. */
