@@ -25,7 +25,6 @@
  * Exits 0 when every check passed, 1 otherwise, 2 on a usage error. Environment:
  * TEEHSM_TEST_PIN (the user PIN); the module reads TEEHSM_CONF. The token is in slot 0.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -42,13 +41,14 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/sha.h>
 
 #include <p11-kit/pkcs11.h>
+
+#include "p11util.h"
 
 #define TOKEN_SLOT	 0
 #define EC_LABEL	 "load-ec"
@@ -63,55 +63,14 @@
 #define RANDOM_PAUSE_MS	 2
 #define PIN_MAX		 128
 
-#define P256_POINT_LEN 65 /* 04 || X || Y */
-#define P256_SIG_LEN   64 /* r || s */
-#define RSA_LOAD_BITS  2048
-#define RSA_SIG_LEN    (RSA_LOAD_BITS / 8)
+#define RSA_LOAD_BITS 2048
+#define RSA_SIG_LEN   (RSA_LOAD_BITS / 8)
 
-/* DER of the OID prime256v1 (1.2.840.10045.3.1.7), the CKA_EC_PARAMS of a P-256 key. */
-static const CK_BYTE p256_params[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 static const CK_BYTE rsa_f4[] = { 0x01, 0x00, 0x01 };
 
 static CK_FUNCTION_LIST_PTR p11;
 static char pin[PIN_MAX + 1]; /* the user PIN, wiped once logged in */
 static char who[64] = "loadgen";
-
-static const struct {
-	CK_RV rv;
-	const char *name;
-} rv_names[] = {
-	{ CKR_OK, "CKR_OK" },
-	{ CKR_HOST_MEMORY, "CKR_HOST_MEMORY" },
-	{ CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR" },
-	{ CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED" },
-	{ CKR_ARGUMENTS_BAD, "CKR_ARGUMENTS_BAD" },
-	{ CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR" },
-	{ CKR_DEVICE_MEMORY, "CKR_DEVICE_MEMORY" },
-	{ CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED" },
-	{ CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID" },
-	{ CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID" },
-	{ CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID" },
-	{ CKR_OPERATION_ACTIVE, "CKR_OPERATION_ACTIVE" },
-	{ CKR_OPERATION_NOT_INITIALIZED, "CKR_OPERATION_NOT_INITIALIZED" },
-	{ CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT" },
-	{ CKR_PIN_LOCKED, "CKR_PIN_LOCKED" },
-	{ CKR_SESSION_COUNT, "CKR_SESSION_COUNT" },
-	{ CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID" },
-	{ CKR_TEMPLATE_INCOMPLETE, "CKR_TEMPLATE_INCOMPLETE" },
-	{ CKR_TEMPLATE_INCONSISTENT, "CKR_TEMPLATE_INCONSISTENT" },
-	{ CKR_TOKEN_NOT_PRESENT, "CKR_TOKEN_NOT_PRESENT" },
-	{ CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN" },
-	{ CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL" },
-	{ CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED" },
-};
-
-static const char *rv_name(CK_RV rv)
-{
-	for (size_t i = 0; i < sizeof(rv_names) / sizeof(rv_names[0]); i++)
-		if (rv_names[i].rv == rv)
-			return rv_names[i].name;
-	return "?";
-}
 
 /* One line on stderr, "WHO: PREFIX MESSAGE", in one write: a hundred children share stderr. */
 static void vsay(const char *prefix, const char *fmt, va_list ap)
@@ -145,16 +104,8 @@ static int ok_or_say(const char *call, CK_RV rv)
 {
 	if (rv == CKR_OK)
 		return 1;
-	say("%s returned 0x%lx (%s)", call, (unsigned long)rv, rv_name(rv));
+	say("%s returned 0x%lx (%s)", call, (unsigned long)rv, p11util_rv_name(rv));
 	return 0;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
 /* Copy $TEEHSM_TEST_PIN into pin[]; 0 if it is unset or too long. */
@@ -177,21 +128,21 @@ static void wipe_pin(void)
 
 static int load_module(const char *path)
 {
-	CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR) = NULL;
-	void *h;
+	const char *dlerr = NULL;
+	CK_RV rv = CKR_GENERAL_ERROR;
 
-	/* Never dlclose: leak checkers then still know the module's symbols. */
-	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		say("dlopen %s: %s", path, dlerror());
+	switch (p11util_load_module(path, &p11, &rv, &dlerr)) {
+	case P11UTIL_DLOPEN:
+		say("dlopen %s: %s", path, dlerr);
 		return 0;
-	}
-	*(void **)&get_list = dlsym(h, "C_GetFunctionList");
-	if (!get_list) {
+	case P11UTIL_DLSYM:
 		say("%s exports no C_GetFunctionList", path);
 		return 0;
+	case P11UTIL_GET_LIST:
+	case P11UTIL_LOADED:
+		break;
 	}
-	if (!ok_or_say("C_GetFunctionList", get_list(&p11)))
+	if (!ok_or_say("C_GetFunctionList", rv))
 		return 0;
 	return p11 != NULL;
 }
@@ -228,36 +179,11 @@ static int close_session(int login, CK_SESSION_HANDLE sess)
 
 static void ossl_say(const char *what)
 {
-	unsigned long e;
+	char buf[256];
 
 	say("OpenSSL: %s", what);
-	while ((e = ERR_get_error()) != 0) {
-		char buf[256];
-
-		ERR_error_string_n(e, buf, sizeof(buf));
+	while (p11util_ossl_error(buf, sizeof(buf)))
 		say("  %s", buf);
-	}
-}
-
-/* A P-256 public key from an uncompressed point 04||X||Y; NULL on failure. */
-static EVP_PKEY *ec_pkey(const CK_BYTE *point, size_t len)
-{
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
-	OSSL_PARAM params[3];
-	char group[] = "prime256v1";
-
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, len);
-	params[2] = OSSL_PARAM_construct_end();
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-		ossl_say("EVP_PKEY_fromdata (is CKA_EC_POINT a P-256 point?)");
-		pkey = NULL;
-	}
-	EVP_PKEY_CTX_free(ctx);
-	return pkey;
 }
 
 /* An RSA public key from its big-endian modulus and exponent; NULL on failure. */
@@ -288,28 +214,9 @@ static EVP_PKEY *rsa_pkey(const CK_BYTE *n, size_t nlen, const CK_BYTE *e, size_
 static int ec_verify(EVP_PKEY *pkey, const CK_BYTE rs[P256_SIG_LEN],
 		     const CK_BYTE digest[SHA256_DIGEST_LENGTH])
 {
-	ECDSA_SIG *sig = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(rs, P256_SIG_LEN / 2, NULL);
-	BIGNUM *s = BN_bin2bn(rs + P256_SIG_LEN / 2, P256_SIG_LEN / 2, NULL);
-	EVP_PKEY_CTX *ctx = NULL;
-	unsigned char *der = NULL;
-	int derlen = 0, ok = 0;
+	int ok = p11util_ecdsa_verify(pkey, rs, P256_SIG_LEN, digest, SHA256_DIGEST_LENGTH, 1) == 1;
 
-	if (!sig || !r || !s || !ECDSA_SIG_set0(sig, r, s)) {
-		BN_free(r);
-		BN_free(s);
-		goto out;
-	}
-	/* sig owns r and s now */
-	derlen = i2d_ECDSA_SIG(sig, &der);
-	ctx = EVP_PKEY_CTX_new(pkey, NULL);
-	ok = derlen > 0 && ctx && EVP_PKEY_verify_init(ctx) > 0 &&
-	     EVP_PKEY_verify(ctx, der, (size_t)derlen, digest, SHA256_DIGEST_LENGTH) == 1;
-out:
 	ERR_clear_error();
-	OPENSSL_free(der);
-	EVP_PKEY_CTX_free(ctx);
-	ECDSA_SIG_free(sig);
 	return ok;
 }
 
@@ -317,13 +224,9 @@ out:
 static int rsa_verify(EVP_PKEY *pkey, const CK_BYTE *sig, size_t siglen, const CK_BYTE *msg,
 		      size_t msglen)
 {
-	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
-	int ok;
+	int ok = p11util_verify_sha256(pkey, sig, siglen, msg, msglen);
 
-	ok = mctx && EVP_DigestVerifyInit(mctx, NULL, EVP_sha256(), NULL, pkey) > 0 &&
-	     EVP_DigestVerify(mctx, sig, siglen, msg, msglen) == 1;
 	ERR_clear_error();
-	EVP_MD_CTX_free(mctx);
 	return ok;
 }
 
@@ -383,7 +286,7 @@ static CK_RV gen_token_pair(CK_SESSION_HANDLE sess, int rsa, CK_ULONG bits, cons
 		{ CKA_TOKEN, &yes, sizeof(yes) },
 		{ CKA_VERIFY, &yes, sizeof(yes) },
 		{ CKA_LABEL, (void *)label, strlen(label) },
-		{ CKA_EC_PARAMS, (void *)p256_params, sizeof(p256_params) },
+		{ CKA_EC_PARAMS, (void *)p11util_p256_params, sizeof(p11util_p256_params) },
 	};
 	CK_ATTRIBUTE priv[] = {
 		{ CKA_TOKEN, &yes, sizeof(yes) },     { CKA_PRIVATE, &yes, sizeof(yes) },
@@ -469,13 +372,13 @@ struct child {
 
 static void call_start(struct child *c)
 {
-	c->t0 = now_ms();
+	c->t0 = p11util_now_ms();
 }
 
 /* Account for a call that returned rv; 1 if it is CKR_OK. */
 static int call_end(struct child *c, const char *name, CK_RV rv)
 {
-	double ms = now_ms() - c->t0;
+	double ms = p11util_now_ms() - c->t0;
 
 	c->n.calls++;
 	if (ms > c->n.max_call_ms) {
@@ -487,7 +390,7 @@ static int call_end(struct child *c, const char *name, CK_RV rv)
 	c->n.errors++;
 	if (c->reported++ < REPORTS_MAX)
 		say("round %lu: %s returned 0x%lx (%s)", c->round, name, (unsigned long)rv,
-		    rv_name(rv));
+		    p11util_rv_name(rv));
 	return 0;
 }
 
@@ -662,7 +565,9 @@ static int child_keys(struct child *c)
 		say("the RSA modulus is %lu bytes, expected %d", rt[0].ulValueLen, RSA_SIG_LEN);
 		return 0;
 	}
-	c->ec_key = ec_pkey(c->ec_point + 2, P256_POINT_LEN);
+	c->ec_key = p11util_p256_pkey(c->ec_point + 2, P256_POINT_LEN);
+	if (!c->ec_key)
+		ossl_say("EVP_PKEY_fromdata (is CKA_EC_POINT a P-256 point?)");
 	c->rsa_key = rsa_pkey(n, rt[0].ulValueLen, e, rt[1].ulValueLen);
 	return c->ec_key && c->rsa_key;
 }
@@ -713,9 +618,9 @@ static int child_main(int index, int ready_fd, int go_fd, int result_fd, const c
 
 	if (c.n.connected && !gate->abort) {
 		end_ms = gate->start_ms + seconds * 1000.0;
-		for (c.round = 0; now_ms() < end_ms; c.round++)
+		for (c.round = 0; p11util_now_ms() < end_ms; c.round++)
 			ops[(c.round + (unsigned long)index) % N_OPS](&c);
-		c.n.elapsed_ms = now_ms() - gate->start_ms;
+		c.n.elapsed_ms = p11util_now_ms() - gate->start_ms;
 	}
 	/* Without a complete setup, C_Finalize closes whatever part of it is open. */
 	if (c.n.connected && !close_session(1, c.sess))
@@ -733,15 +638,15 @@ static int child_main(int index, int ready_fd, int go_fd, int result_fd, const c
 /* ---------------------------------------------------------------------------------------------
  * The load parent: forks the children, starts the clock, adds up. It never loads the module. */
 
-/* Read exactly len bytes from fd before deadline (now_ms); 1 on success, 0 on EOF (nothing
- * read), -1 on timeout, error or a partial record. */
+/* Read exactly len bytes from fd before deadline (p11util_now_ms); 1 on success, 0 on EOF
+ * (nothing read), -1 on timeout, error or a partial record. */
 static int read_full(int fd, void *buf, size_t len, double deadline)
 {
 	struct pollfd pfd = { fd, POLLIN, 0 };
 	size_t got = 0;
 
 	while (got < len) {
-		double left = deadline - now_ms();
+		double left = deadline - p11util_now_ms();
 		ssize_t r;
 		int p;
 
@@ -842,7 +747,7 @@ static int mode_load(const char *module, int nchildren, int seconds)
 	ready[1] = go[0] = results[1] = -1;
 
 	/* The barrier: every child has its connection, session and login before the clock. */
-	deadline = now_ms() + CONNECT_WAIT_S * 1000.0;
+	deadline = p11util_now_ms() + CONNECT_WAIT_S * 1000.0;
 	while (nready + nfailed < forked) {
 		int rr = read_full(ready[0], &b, 1, deadline);
 
@@ -854,7 +759,7 @@ static int mode_load(const char *module, int nchildren, int seconds)
 			nfailed++;
 	}
 	gate->abort = nready < nchildren;
-	gate->start_ms = now_ms();
+	gate->start_ms = p11util_now_ms();
 	close(go[1]); /* every child's read of the go pipe returns 0 now: the clock runs */
 	go[1] = -1;
 	if (gate->abort)
@@ -968,9 +873,9 @@ static int mode_keygen_rsa4096(const char *module, const char *label)
 		p11->C_Finalize(NULL);
 		return 0;
 	}
-	t0 = now_ms();
+	t0 = p11util_now_ms();
 	ok = ok_or_say("C_GenerateKeyPair(RSA-4096)", gen_token_pair(sess, 1, 4096, label));
-	t1 = now_ms();
+	t1 = p11util_now_ms();
 	if (ok) {
 		printf("keygen %.3f %.3f\n", t0, t1);
 		say("RSA-4096 token key pair '%s' generated in %.0f ms", label, t1 - t0);
@@ -996,11 +901,11 @@ static int mode_random_latency(const char *module, int seconds, const char *stop
 		p11->C_Finalize(NULL);
 		return 0;
 	}
-	end = now_ms() + seconds * 1000.0;
-	while (now_ms() < end && !(stop_file && access(stop_file, F_OK) == 0)) {
-		t0 = now_ms();
+	end = p11util_now_ms() + seconds * 1000.0;
+	while (p11util_now_ms() < end && !(stop_file && access(stop_file, F_OK) == 0)) {
+		t0 = p11util_now_ms();
 		rv = p11->C_GenerateRandom(sess, rnd, sizeof(rnd));
-		ms = now_ms() - t0;
+		ms = p11util_now_ms() - t0;
 		printf("random %.3f %.3f 0x%lx\n", t0, ms, (unsigned long)rv);
 		calls++;
 		if (ms > slowest)

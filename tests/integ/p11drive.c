@@ -22,7 +22,6 @@
  * The module itself reads TEEHSM_CONF.
  */
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -32,82 +31,21 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/sha.h>
 
 #include <p11-kit/pkcs11.h>
 
-/* DER of the OID prime256v1 (1.2.840.10045.3.1.7), the CKA_EC_PARAMS of a P-256 key. */
-static const CK_BYTE p256_params[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-
-#define P256_POINT_LEN 65 /* 04 || X || Y */
-#define P256_SIG_LEN   64 /* r || s */
+#include "p11util.h"
 
 static CK_FUNCTION_LIST_PTR p11;
 /* The token's slot: teehsm presents its token in slot 0 ($TEEHSM_TEST_SLOT overrides, to run
  * this driver against another module). */
 static CK_SLOT_ID token_slot;
 static const char *mode = "?";
-
-static const struct {
-	CK_RV rv;
-	const char *name;
-} rv_names[] = {
-	{ CKR_OK, "CKR_OK" },
-	{ CKR_HOST_MEMORY, "CKR_HOST_MEMORY" },
-	{ CKR_SLOT_ID_INVALID, "CKR_SLOT_ID_INVALID" },
-	{ CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR" },
-	{ CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED" },
-	{ CKR_ARGUMENTS_BAD, "CKR_ARGUMENTS_BAD" },
-	{ CKR_ATTRIBUTE_SENSITIVE, "CKR_ATTRIBUTE_SENSITIVE" },
-	{ CKR_ATTRIBUTE_TYPE_INVALID, "CKR_ATTRIBUTE_TYPE_INVALID" },
-	{ CKR_ATTRIBUTE_VALUE_INVALID, "CKR_ATTRIBUTE_VALUE_INVALID" },
-	{ CKR_DATA_LEN_RANGE, "CKR_DATA_LEN_RANGE" },
-	{ CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR" },
-	{ CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED" },
-	{ CKR_FUNCTION_NOT_SUPPORTED, "CKR_FUNCTION_NOT_SUPPORTED" },
-	{ CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID" },
-	{ CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT" },
-	{ CKR_KEY_FUNCTION_NOT_PERMITTED, "CKR_KEY_FUNCTION_NOT_PERMITTED" },
-	{ CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID" },
-	{ CKR_MECHANISM_PARAM_INVALID, "CKR_MECHANISM_PARAM_INVALID" },
-	{ CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID" },
-	{ CKR_OPERATION_ACTIVE, "CKR_OPERATION_ACTIVE" },
-	{ CKR_OPERATION_NOT_INITIALIZED, "CKR_OPERATION_NOT_INITIALIZED" },
-	{ CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT" },
-	{ CKR_PIN_LEN_RANGE, "CKR_PIN_LEN_RANGE" },
-	{ CKR_PIN_LOCKED, "CKR_PIN_LOCKED" },
-	{ CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID" },
-	{ CKR_SESSION_READ_ONLY, "CKR_SESSION_READ_ONLY" },
-	{ CKR_TEMPLATE_INCOMPLETE, "CKR_TEMPLATE_INCOMPLETE" },
-	{ CKR_TEMPLATE_INCONSISTENT, "CKR_TEMPLATE_INCONSISTENT" },
-	{ CKR_TOKEN_NOT_PRESENT, "CKR_TOKEN_NOT_PRESENT" },
-	{ CKR_TOKEN_NOT_RECOGNIZED, "CKR_TOKEN_NOT_RECOGNIZED" },
-	{ CKR_USER_ALREADY_LOGGED_IN, "CKR_USER_ALREADY_LOGGED_IN" },
-	{ CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN" },
-	{ CKR_USER_PIN_NOT_INITIALIZED, "CKR_USER_PIN_NOT_INITIALIZED" },
-	{ CKR_USER_TYPE_INVALID, "CKR_USER_TYPE_INVALID" },
-	{ CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL" },
-	{ CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED" },
-	{ CKR_CRYPTOKI_ALREADY_INITIALIZED, "CKR_CRYPTOKI_ALREADY_INITIALIZED" },
-	{ CKR_CANT_LOCK, "CKR_CANT_LOCK" },
-};
-
-static const char *rv_name(CK_RV rv)
-{
-	for (size_t i = 0; i < sizeof(rv_names) / sizeof(rv_names[0]); i++)
-		if (rv_names[i].rv == rv)
-			return rv_names[i].name;
-	return "?";
-}
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void fail(const char *fmt, ...)
@@ -138,8 +76,8 @@ static int expect_rv(const char *what, CK_RV got, CK_RV want)
 {
 	if (got == want)
 		return 1;
-	fail("%s returned 0x%lx (%s), expected 0x%lx (%s)", what, (unsigned long)got, rv_name(got),
-	     (unsigned long)want, rv_name(want));
+	fail("%s returned 0x%lx (%s), expected 0x%lx (%s)", what, (unsigned long)got,
+	     p11util_rv_name(got), (unsigned long)want, p11util_rv_name(want));
 	return 0;
 }
 
@@ -160,35 +98,29 @@ static int expect_rv(const char *what, CK_RV got, CK_RV want)
 
 static void ossl_fail(const char *what)
 {
-	unsigned long e;
+	char buf[256];
 
 	fail("OpenSSL: %s", what);
-	while ((e = ERR_get_error()) != 0) {
-		char buf[256];
-
-		ERR_error_string_n(e, buf, sizeof(buf));
+	while (p11util_ossl_error(buf, sizeof(buf)))
 		fprintf(stderr, "  %s\n", buf);
-	}
 }
 
 static int load_module(const char *path)
 {
-	CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR) = NULL;
-	void *h;
-	CK_RV rv;
+	const char *dlerr = NULL;
+	CK_RV rv = CKR_GENERAL_ERROR;
 
-	/* Never dlclose: leak checkers then still know the module's symbols. */
-	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		fail("dlopen %s: %s", path, dlerror());
+	switch (p11util_load_module(path, &p11, &rv, &dlerr)) {
+	case P11UTIL_DLOPEN:
+		fail("dlopen %s: %s", path, dlerr);
 		return 0;
-	}
-	*(void **)&get_list = dlsym(h, "C_GetFunctionList");
-	if (!get_list) {
-		fail("%s exports no C_GetFunctionList: %s", path, dlerror());
+	case P11UTIL_DLSYM:
+		fail("%s exports no C_GetFunctionList: %s", path, dlerr);
 		return 0;
+	case P11UTIL_GET_LIST:
+	case P11UTIL_LOADED:
+		break;
 	}
-	rv = get_list(&p11);
 	if (!expect_rv("C_GetFunctionList", rv, CKR_OK))
 		return 0;
 	if (!p11) {
@@ -209,48 +141,11 @@ static int load_module(const char *path)
 /* Build an EVP_PKEY for P-256 from an uncompressed point 04||X||Y. NULL on failure. */
 static EVP_PKEY *pkey_from_point(const CK_BYTE *point, size_t len)
 {
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
-	OSSL_PARAM params[3];
-	char group[] = "prime256v1";
+	EVP_PKEY *pkey = p11util_p256_pkey(point, len);
 
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, len);
-	params[2] = OSSL_PARAM_construct_end();
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+	if (!pkey)
 		ossl_fail("EVP_PKEY_fromdata (is CKA_EC_POINT a valid P-256 point?)");
-		pkey = NULL;
-	}
-	EVP_PKEY_CTX_free(ctx);
 	return pkey;
-}
-
-/* r||s (each 32 bytes) to a DER ECDSA-Sig-Value. Returns the DER length, 0 on failure;
- * *der is OPENSSL_malloc'ed. */
-static size_t sig_to_der(const CK_BYTE *rs, size_t len, unsigned char **der)
-{
-	ECDSA_SIG *sig = NULL;
-	BIGNUM *r = NULL, *s = NULL;
-	int n = 0;
-
-	*der = NULL;
-	if (len != P256_SIG_LEN)
-		return 0;
-	sig = ECDSA_SIG_new();
-	r = BN_bin2bn(rs, (int)len / 2, NULL);
-	s = BN_bin2bn(rs + len / 2, (int)len / 2, NULL);
-	if (!sig || !r || !s || !ECDSA_SIG_set0(sig, r, s)) {
-		BN_free(r);
-		BN_free(s);
-		ECDSA_SIG_free(sig);
-		return 0;
-	}
-	/* sig owns r and s now */
-	n = i2d_ECDSA_SIG(sig, der);
-	ECDSA_SIG_free(sig);
-	return n > 0 ? (size_t)n : 0;
 }
 
 /* Verify r||s over data (hashed with SHA-256 here) or, when prehashed, over the 32-byte digest.
@@ -258,36 +153,18 @@ static size_t sig_to_der(const CK_BYTE *rs, size_t len, unsigned char **der)
 static int verify_sig(EVP_PKEY *pkey, const CK_BYTE *sig, size_t siglen, const CK_BYTE *data,
 		      size_t datalen, int prehashed, int report)
 {
-	unsigned char *der = NULL;
-	size_t derlen;
-	EVP_MD_CTX *mctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
-	int ok = 0;
+	int ok = p11util_ecdsa_verify(pkey, sig, siglen, data, datalen, prehashed);
 
-	derlen = sig_to_der(sig, siglen, &der);
-	if (!derlen) {
+	if (ok < 0) {
 		if (report)
 			fail("signature is %zu bytes, not a P-256 r||s of %d", siglen,
 			     P256_SIG_LEN);
-		goto out;
-	}
-	if (prehashed) {
-		pctx = EVP_PKEY_CTX_new(pkey, NULL);
-		ok = pctx && EVP_PKEY_verify_init(pctx) > 0 &&
-		     EVP_PKEY_verify(pctx, der, derlen, data, datalen) == 1;
-	} else {
-		mctx = EVP_MD_CTX_new();
-		ok = mctx && EVP_DigestVerifyInit(mctx, NULL, EVP_sha256(), NULL, pkey) > 0 &&
-		     EVP_DigestVerify(mctx, der, derlen, data, datalen) == 1;
+		return 0;
 	}
 	if (!ok && report)
 		ossl_fail(prehashed ? "raw ECDSA signature does not verify"
 				    : "ECDSA-SHA256 signature does not verify");
 	ERR_clear_error();
-out:
-	OPENSSL_free(der);
-	EVP_MD_CTX_free(mctx);
-	EVP_PKEY_CTX_free(pctx);
 	return ok;
 }
 
@@ -521,7 +398,7 @@ static int mode_e2e(const char *key_label)
 		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
 		{ CKA_TOKEN, &yes, sizeof(yes) },
 		{ CKA_VERIFY, &yes, sizeof(yes) },
-		{ CKA_EC_PARAMS, (void *)p256_params, sizeof(p256_params) },
+		{ CKA_EC_PARAMS, (void *)p11util_p256_params, sizeof(p11util_p256_params) },
 		{ CKA_LABEL, (void *)key_label, strlen(key_label) },
 		{ CKA_ID, id, sizeof(id) },
 	};
@@ -632,10 +509,10 @@ static int mode_e2e(const char *key_label)
 				    priv_tmpl, sizeof(priv_tmpl) / sizeof(priv_tmpl[0]), &pub,
 				    &priv);
 	CHECK(rv != CKR_OK, "C_GenerateKeyPair of a private key succeeded before login");
-	note("private key generation before login refused: 0x%lx (%s)", rv, rv_name(rv));
+	note("private key generation before login refused: 0x%lx (%s)", rv, p11util_rv_name(rv));
 	rv = p11->C_SignInit(sess, &ecdsa, 1);
 	CHECK(rv != CKR_OK, "C_SignInit succeeded before login (handle 1)");
-	note("signing before login refused: 0x%lx (%s)", rv, rv_name(rv));
+	note("signing before login refused: 0x%lx (%s)", rv, p11util_rv_name(rv));
 	CHECK_RV(p11->C_Login(sess, CKU_USER, (CK_UTF8CHAR_PTR) "wrong-pin-0000", 14),
 		 CKR_PIN_INCORRECT);
 	CHECK_OK(p11->C_GetSessionInfo(sess, &sess_info));
@@ -670,8 +547,8 @@ static int mode_e2e(const char *key_label)
 	a.pValue = params;
 	a.ulValueLen = sizeof(params);
 	CHECK_OK(p11->C_GetAttributeValue(sess, pub, &a, 1));
-	CHECK(a.ulValueLen == sizeof(p256_params) &&
-		      memcmp(params, p256_params, sizeof(p256_params)) == 0,
+	CHECK(a.ulValueLen == sizeof(p11util_p256_params) &&
+		      memcmp(params, p11util_p256_params, sizeof(p11util_p256_params)) == 0,
 	      "public CKA_EC_PARAMS (%lu bytes) is not the prime256v1 OID", a.ulValueLen);
 	CHECK(attr_ulong(sess, priv, CKA_CLASS, &rv) == CKO_PRIVATE_KEY && rv == CKR_OK,
 	      "private key CKA_CLASS wrong (rv 0x%lx)", rv);
@@ -735,7 +612,7 @@ static int mode_e2e(const char *key_label)
 	      sess_info.state);
 	rv = p11->C_SignInit(sess, &ecdsa, priv);
 	CHECK(rv != CKR_OK, "C_SignInit with the private key succeeded after C_Logout");
-	note("signing after logout refused: 0x%lx (%s)", rv, rv_name(rv));
+	note("signing after logout refused: 0x%lx (%s)", rv, p11util_rv_name(rv));
 	if (!find_by_label(sess, key_label, CKO_PRIVATE_KEY, found, 4, &n))
 		goto out;
 	CHECK(n == 0, "the private key is visible to C_FindObjects after C_Logout");
@@ -816,12 +693,10 @@ struct thread_job {
 	CK_SLOT_ID slot;
 	CK_OBJECT_HANDLE priv;
 	EVP_PKEY *pkey;
-	double until_ms; /* sign until this time (now_ms) */
+	double until_ms; /* sign until this time (p11util_now_ms) */
 	unsigned long rounds;
 	int ok;
 };
-
-static double now_ms(void);
 
 /* One application thread: its own session, signatures until the time is up, each verified. The
  * login is the application's, so the new session is already in the user state. */
@@ -839,7 +714,7 @@ static void *thread_main(void *arg)
 	CHECK(info.state == CKS_RO_USER_FUNCTIONS,
 	      "thread %d: a new session of a logged-in application has state %lu", job->index,
 	      info.state);
-	while (now_ms() < job->until_ms) {
+	while (p11util_now_ms() < job->until_ms) {
 		unsigned long round = job->rounds;
 		int n = snprintf((char *)msg, sizeof(msg), "thread %d round %lu", job->index,
 				 round);
@@ -888,7 +763,7 @@ static int mode_threads(const char *key_label)
 	seconds = getenv("TEEHSM_TEST_SECONDS") ? atoi(getenv("TEEHSM_TEST_SECONDS"))
 						: THREAD_SECONDS_DEFAULT;
 	CHECK(seconds > 0 && seconds <= 600, "TEEHSM_TEST_SECONDS=%d is not 1..600", seconds);
-	until = now_ms() + seconds * 1000.0;
+	until = p11util_now_ms() + seconds * 1000.0;
 	for (started = 0; started < THREADS; started++) {
 		jobs[started].until_ms = until;
 		jobs[started].index = started;
@@ -940,14 +815,6 @@ out:
 /* ---------------------------------------------------------------------------------------------
  * Faults: fork, deadlines, server restart (issue 4, "Behaviour under concurrency and faults"). */
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
 /* Generate a P-256 key pair as session objects and read its public point. */
 static int gen_session_key(CK_SESSION_HANDLE sess, const char *label, CK_OBJECT_HANDLE *pub,
 			   CK_OBJECT_HANDLE *priv, CK_BYTE point[P256_POINT_LEN])
@@ -960,7 +827,7 @@ static int gen_session_key(CK_SESSION_HANDLE sess, const char *label, CK_OBJECT_
 		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
 		{ CKA_TOKEN, &no, sizeof(no) },
 		{ CKA_VERIFY, &yes, sizeof(yes) },
-		{ CKA_EC_PARAMS, (void *)p256_params, sizeof(p256_params) },
+		{ CKA_EC_PARAMS, (void *)p11util_p256_params, sizeof(p11util_p256_params) },
 		{ CKA_LABEL, (void *)label, strlen(label) },
 	};
 	CK_ATTRIBUTE priv_tmpl[] = {
@@ -1106,11 +973,11 @@ static int mode_deadline(long max_ms, int port)
 	initialized = 1;
 	for (int i = 1; i <= 2; i++) {
 		n = 0;
-		t0 = now_ms();
+		t0 = p11util_now_ms();
 		rv = p11->C_GetSlotList(CK_FALSE, NULL, &n);
-		ms = now_ms() - t0;
+		ms = p11util_now_ms() - t0;
 		note("call %d: C_GetSlotList returned 0x%lx (%s) after %.0f ms", i,
-		     (unsigned long)rv, rv_name(rv), ms);
+		     (unsigned long)rv, p11util_rv_name(rv), ms);
 		CHECK_RV(rv, CKR_DEVICE_ERROR);
 		CHECK(ms < max_ms, "C_GetSlotList took %.0f ms, more than %ld ms: a hang?", ms,
 		      max_ms);
@@ -1170,11 +1037,11 @@ static int mode_restart(const char *dir)
 	for (int i = 1; i <= 2; i++) {
 		rv = p11->C_GetSessionInfo(sess, &info);
 		note("old session, call %d after the restart: C_GetSessionInfo returned 0x%lx (%s)",
-		     i, (unsigned long)rv, rv_name(rv));
+		     i, (unsigned long)rv, p11util_rv_name(rv));
 		if (rv != CKR_DEVICE_REMOVED && rv != CKR_SESSION_HANDLE_INVALID) {
 			fail("C_GetSessionInfo on the lost connection's session returned 0x%lx "
 			     "(%s), expected CKR_DEVICE_REMOVED or CKR_SESSION_HANDLE_INVALID",
-			     (unsigned long)rv, rv_name(rv));
+			     (unsigned long)rv, p11util_rv_name(rv));
 			old_ok = 0;
 		}
 	}
@@ -1201,7 +1068,7 @@ static int mode_restart(const char *dir)
 		if (rv != CKR_DEVICE_REMOVED && rv != CKR_SESSION_HANDLE_INVALID) {
 			fail("after reconnecting, the old session %lu answers C_GetSessionInfo "
 			     "with 0x%lx (%s)",
-			     sess, (unsigned long)rv, rv_name(rv));
+			     sess, (unsigned long)rv, p11util_rv_name(rv));
 			old_ok = 0;
 		}
 		/* Closing what the server already closed is not an error. */
@@ -1209,7 +1076,7 @@ static int mode_restart(const char *dir)
 		rv = p11->C_GetSessionInfo(sess, &info);
 		if (rv != CKR_SESSION_HANDLE_INVALID) {
 			fail("a closed lost session answers C_GetSessionInfo with 0x%lx (%s)",
-			     (unsigned long)rv, rv_name(rv));
+			     (unsigned long)rv, p11util_rv_name(rv));
 			old_ok = 0;
 		}
 	}
@@ -1255,9 +1122,9 @@ static int mode_hold(const char *dir)
 	rv = p11->C_GetSessionInfo(sess, &info);
 	if (rv == CKR_OK && !sign_and_verify(sess, priv, point, 0))
 		rv = CKR_FUNCTION_FAILED;
-	printf("old-session %s\n", rv_name(rv));
+	printf("old-session %s\n", p11util_rv_name(rv));
 	rv = p11->C_GetSlotList(CK_TRUE, NULL, &n);
-	printf("slot-list %s %lu\n", rv_name(rv), rv == CKR_OK ? (unsigned long)n : 0UL);
+	printf("slot-list %s %lu\n", p11util_rv_name(rv), rv == CKR_OK ? (unsigned long)n : 0UL);
 	fflush(stdout);
 	ok = 1;
 out:
@@ -1303,9 +1170,9 @@ static int mode_inflight(const char *dir)
 	fprintf(f, "ready\n");
 	fclose(f);
 	rv = p11->C_GenerateKeyPair(sess, &m, pubt, 4, privt, 2, &pub, &priv);
-	printf("keygen %s\n", rv_name(rv));
+	printf("keygen %s\n", p11util_rv_name(rv));
 	rv = p11->C_GetSessionInfo(sess, &info);
-	printf("after %s\n", rv_name(rv));
+	printf("after %s\n", p11util_rv_name(rv));
 	fflush(stdout);
 	ok = 1;
 out:
