@@ -14,7 +14,7 @@ say() { echo "=== tests/run.sh: $*"; }
 
 PACKAGES=(build-essential cmake pkg-config libssl-dev openssl libprotobuf-c-dev
 	protobuf-c-compiler libevent-dev libp11-kit-dev libcmocka-dev opensc gnutls-bin
-	libengine-pkcs11-openssl p11-kit openssh-client)
+	libengine-pkcs11-openssl p11-kit openssh-client softhsm2)
 missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

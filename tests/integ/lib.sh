@@ -344,3 +344,18 @@ free_port() {
 	done
 	die "no free port found"
 }
+
+# teehsm_cli CONF ARGS...: the provisioning and signing command (build/certs/teehsm) with
+# client config CONF in TEEHSM_CONF ("-" leaves the environment as it is, e.g. for another
+# module). Like p11drive it is an ASan-built program of its own in an ASan build: it runs
+# without TOOL_ENV, with leak detection on. Output goes to stdout and stderr; returns its status.
+teehsm_cli() {
+	local conf=$1 cli="$TEEHSM_BUILD/certs/teehsm"
+	shift
+	[ -x "$cli" ] || die "$cli is missing: build first (cmake --build $TEEHSM_BUILD)"
+	if [ "$conf" = - ]; then
+		timeout "$CMD_TIMEOUT" "$cli" "$@"
+	else
+		TEEHSM_CONF="$conf" timeout "$CMD_TIMEOUT" "$cli" "$@"
+	fi
+}
