@@ -24,11 +24,12 @@ enum {
 	O_ROOT,
 	O_RENEW,
 	O_CA_TIMEOUT,
+	O_ISSUERS,
 };
 
 static const char cert_help[] =
 	"Usage: teehsm cert import FILE [--chain FILE] [--label L] [--no-key]\n"
-	"       teehsm cert export L [--chain] [--out FILE] [--der]\n"
+	"       teehsm cert export L [--chain | --issuers] [--out FILE] [--der]\n"
 	"       teehsm cert verify L\n"
 	"       teehsm cert trust FILE\n"
 	"\n"
@@ -38,8 +39,10 @@ static const char cert_help[] =
 	"        --label L   the label (must be the key's; required with --no-key)\n"
 	"        --no-key    store a certificate that has no private key on the token\n"
 	"export  write the certificate labelled L (PEM), with --chain followed by its chain of\n"
-	"        CA certificates from the token. --out FILE (default: standard output);\n"
-	"        --der for DER (not with --chain).\n"
+	"        CA certificates from the token (what a TLS server's certificate file holds);\n"
+	"        --issuers writes that chain without the certificate L (what openssl's\n"
+	"        -cert_chain takes). --out FILE (default: standard output); --der for DER\n"
+	"        (one certificate: not with --chain or --issuers).\n"
 	"verify  check that certificate L chains to a trusted root on the token now and that\n"
 	"        private key L holds its public key. Exit 3 when not.\n"
 	"trust   store the CA certificate of FILE as a trusted root (needs the SO PIN).\n"
@@ -51,7 +54,7 @@ struct cert_args {
 	const char *chain_file;
 	const char *label;
 	const char *out;
-	bool chain, no_key, der;
+	bool chain, issuers, no_key, der;
 };
 
 #define BIT(o) (1u << ((o)-OPT_CMD_BASE))
@@ -70,6 +73,7 @@ static int cert_parse(struct tool *t, int argc, char **argv, unsigned int allowe
 	};
 	static const struct option flag[] = {
 		{ "chain", no_argument, NULL, O_CHAIN },
+		{ "issuers", no_argument, NULL, O_ISSUERS },
 		{ "out", required_argument, NULL, O_OUT },
 		{ "der", no_argument, NULL, O_DER },
 		TOOL_GLOBAL_LONGOPTS,
@@ -98,6 +102,9 @@ static int cert_parse(struct tool *t, int argc, char **argv, unsigned int allowe
 			a->chain = true;
 			if (optarg)
 				a->chain_file = optarg;
+			break;
+		case O_ISSUERS:
+			a->chain = a->issuers = true;
 			break;
 		case O_LABEL:
 			a->label = optarg;
@@ -183,14 +190,16 @@ static int cert_export(struct tool *t, int argc, char **argv)
 	char *p = NULL;
 	size_t n = 0;
 	long idx = -1, len = 0;
-	int rc = cert_parse(t, argc, argv, BIT(O_CHAIN) | BIT(O_OUT) | BIT(O_DER), &a);
+	int rc = cert_parse(t, argc, argv, BIT(O_CHAIN) | BIT(O_ISSUERS) | BIT(O_OUT) | BIT(O_DER),
+			    &a);
 
 	if (rc != TOOL_OK) {
 		rc = rc < 0 ? TOOL_OK : rc;
 		goto out;
 	}
 	if (a.der && a.chain) {
-		rc = tool_usage(t, "--der writes one certificate: not with --chain");
+		rc = tool_usage(t, "--der writes one certificate: not with --%s",
+				a.issuers ? "issuers" : "chain");
 		goto out;
 	}
 	if (a.der && !a.out && isatty(STDOUT_FILENO)) {
@@ -227,7 +236,11 @@ static int cert_export(struct tool *t, int argc, char **argv)
 		tool_err(t, "out of memory");
 		goto out;
 	}
-	for (int i = 0; i < (chain ? sk_X509_num(chain) : 1); i++) {
+	if (a.issuers && sk_X509_num(chain) < 2) {
+		tool_err(t, "the token holds no issuer of '%s'", a.arg);
+		goto out;
+	}
+	for (int i = a.issuers ? 1 : 0; i < (chain ? sk_X509_num(chain) : 1); i++) {
 		if (!put_cert(b, chain ? sk_X509_value(chain, i) : c[idx].x, a.der)) {
 			tool_err(t, "cannot encode the certificate");
 			goto out;

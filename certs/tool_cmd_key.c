@@ -307,9 +307,10 @@ static const char sign_help[] =
 	"  --key L         the private key\n"
 	"  --in FILE       the file to sign (- for standard input)\n"
 	"  --out SIG       the signature file (default: standard output, unless a terminal)\n"
-	"  --mech MECH     ecdsa-sha256 (P-256), ecdsa-sha384 (P-384), ecdsa-sha512 (P-521),\n"
-	"                  rsa-pkcs-sha256 (RSA), rsa-pss-sha256 (salt 32), eddsa (Ed25519);\n"
-	"                  the default is the one in brackets for the key's type\n"
+	"  --mech MECH     ecdsa-sha256, ecdsa-sha384, ecdsa-sha512, rsa-pkcs-sha256,\n"
+	"                  rsa-pss-sha256 (MGF1-SHA256, salt 32) or eddsa. Default by key type:\n"
+	"                  ecdsa-sha256 for P-256, -sha384 for P-384, -sha512 for P-521,\n"
+	"                  rsa-pkcs-sha256 for RSA, eddsa for Ed25519\n"
 	"\n";
 
 /* --mech, or the key's default; checked against the key. */

@@ -194,7 +194,12 @@ tls_client_auth() {
 		die "cert export --chain: the second certificate is not the leaf's issuer"
 	[ "$(nth_cert "$T/tls.chain.pem" 3 | cert_der /dev/stdin)" = "$(cert_der "$ROOT")" ] ||
 		die "cert export --chain: the third certificate is not the root"
-	{ nth_cert "$T/tls.chain.pem" 2; } >"$T/tls.issuers.pem"
+	run "tls.issuers.$L" cert export "$L" --issuers --out "$T/tls.issuers.pem" "${P[@]}"
+	expect 0 "cert export $L --issuers"
+	[ "$(count_certs "$T/tls.issuers.pem")" = 2 ] &&
+		[ "$(nth_cert "$T/tls.issuers.pem" 1 | cert_der /dev/stdin)" = "$(cert_der "$T/int/ca.pem")" ] &&
+		[ "$(nth_cert "$T/tls.issuers.pem" 2 | cert_der /dev/stdin)" = "$(cert_der "$ROOT")" ] ||
+		die "cert export $L --issuers did not give the intermediate, then the root"
 
 	port=$(free_port)
 	rm -f "$T/s_server.in"
@@ -238,6 +243,98 @@ tls_client_auth() {
 	log "TLS 1.3 client authentication with $L's key in the token: OK"
 }
 tls_client_auth dev1 "$uri"
+
+# --- 3b. A device's TLS server identity from an enrollment ----------------------------------------
+# The README's "fleet device" recipe: enroll with the device's names as SANs, then a TLS server on
+# the device (here openssl s_server) serves with the token's key through the pkcs11 engine, and a
+# client that trusts only the fleet root verifies the chain and the device's name and IP.
+run enroll.srv enroll --label tls-server --subject '/CN=device-1.fleet.test/O=Fleet' \
+	--san dns:device-1.fleet.test --san ip:127.0.0.1 --ca-cmd "$(ca_cmd "$T/int")" "${P[@]}"
+expect 0 "enroll tls-server"
+suri="$(grep -aoE 'pkcs11:[^[:space:]]+' "$(out_file enroll.srv)" | head -n1)"
+[ -n "$suri" ] || { show; die "enroll tls-server printed no URI"; }
+export_leaf tls-server "$T/srv.leaf.pem"
+run issuers.srv cert export tls-server --issuers --out "$T/srv.issuers.pem" "${P[@]}"
+expect 0 "cert export tls-server --issuers"
+run issuers.der cert export tls-server --issuers --der --out "$T/srv.issuers.der" "${P[@]}"
+expect 2 "cert export --issuers --der"
+err_has 'not with --issuers' "the refusal names --issuers"
+openssl x509 -in "$T/srv.leaf.pem" -noout -ext extendedKeyUsage | grep -q 'TLS Web Server Authentication' ||
+	die "the CA command issued tls-server no serverAuth EKU"
+port=$(free_port)
+rm -f "$T/s_server.in"
+mkfifo "$T/s_server.in"
+exec 7<>"$T/s_server.in"
+log "openssl s_server -engine pkcs11 -key '$suri' on port $port"
+env TEEHSM_CONF="$C" PKCS11_MODULE_PATH="$MODULE" "${TOOL_ENV[@]}" timeout 60 \
+	openssl s_server -accept "127.0.0.1:$port" -tls1_3 -naccept 1 -engine pkcs11 -keyform engine \
+	-key "$suri;pin-source=file:$T/engine-pin" -cert "$T/srv.leaf.pem" \
+	-cert_chain "$T/srv.issuers.pem" <&7 >"$T/s_server.out" 2>&1 &
+S_PID=$!
+for ((i = 0; i < 150; i++)); do
+	grep -q '^ACCEPT' "$T/s_server.out" && break
+	_pid_alive "$S_PID" || { cat "$T/s_server.out" >&2; die "openssl s_server with the token's key exited"; }
+	sleep 0.1
+done
+grep -q '^ACCEPT' "$T/s_server.out" || die "openssl s_server with the token's key does not accept"
+line="hello device $RANDOM$RANDOM"
+echo "$line" | timeout "$CMD_TIMEOUT" openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
+	-CAfile "$ROOT" -verify_hostname device-1.fleet.test -verify_ip 127.0.0.1 -verify_return_error \
+	>"$T/s_client.srv.out" 2>&1 ||
+	{ cat "$T/s_client.srv.out" "$T/s_server.out" >&2; die "s_client refused the device's enrolled server identity"; }
+for ((i = 0; i < 100; i++)); do
+	grep -qxF "$line" "$T/s_server.out" && break
+	sleep 0.1
+done
+_wait_exit "$S_PID" 10 || kill "$S_PID" 2>/dev/null || true
+wait "$S_PID" 2>/dev/null || true
+S_PID=""
+exec 7>&-
+grep -q 'Verify return code: 0 (ok)' "$T/s_client.srv.out" ||
+	{ cat "$T/s_client.srv.out" >&2; die "s_client did not verify the device's chain and name"; }
+grep -q 'depth=2 CN *= *Fleet Root CA' "$T/s_client.srv.out" &&
+	grep -q 'depth=0 CN *= *device-1.fleet.test' "$T/s_client.srv.out" ||
+	{ cat "$T/s_client.srv.out" >&2; die "s_client did not see leaf, intermediate and root"; }
+grep -qxF "$line" "$T/s_server.out" || { cat "$T/s_server.out" >&2; die "s_server did not receive the line"; }
+awk '/^Server certificate$/ { on = 1; next } on { print } /^-----END CERTIFICATE-----$/ && on { exit }' \
+	"$T/s_client.srv.out" >"$T/s_client.server.pem"
+[ "$(cert_der "$T/s_client.server.pem")" = "$(cert_der "$T/srv.leaf.pem")" ] ||
+	die "the server certificate s_client saw is not the enrolled one"
+# The same server identity with a name it does not carry is refused by the client.
+! openssl verify -CAfile "$ROOT" -untrusted "$T/srv.issuers.pem" -purpose sslserver \
+	-verify_hostname other.fleet.test "$T/srv.leaf.pem" >/dev/null 2>&1 ||
+	die "the enrolled server certificate verifies for a name it does not carry"
+log "TLS 1.3 server authentication with the enrolled key in the token: OK"
+
+# --- 3c. The README's fleet CA script and profile, word for word ----------------------------------
+# README.md "Enrolling a fleet device": the fleet-ca-sign script and device.ext, extracted from the
+# README (so the two cannot drift apart), with /etc/fleet-ca pointing at the test's intermediate.
+awk '/^```sh$/ { getline l; if (l == "#!/bin/sh -e") { on = 1; print l; next } }
+	on && /^```$/ { exit } on' "$TEEHSM_SRC/README.md" >"$T/fleet-ca-sign.readme"
+mkdir -p "$T/fleet-ca"
+awk 'index($0, "`/etc/fleet-ca/device.ext`:") { want = 1; next }
+	want && /^```$/ { if (on) exit; on = 1; next } on' "$TEEHSM_SRC/README.md" >"$T/fleet-ca/device.ext"
+grep -q 'openssl x509 -req' "$T/fleet-ca-sign.readme" && grep -q 'extendedKeyUsage' "$T/fleet-ca/device.ext" ||
+	die "README.md has no fleet-ca-sign script and device.ext profile"
+cp "$T/int/ca.pem" "$T/fleet-ca/issuing.pem"
+cp "$T/int/ca.key" "$T/fleet-ca/issuing.key"
+sed "s|/etc/fleet-ca|$T/fleet-ca|g" "$T/fleet-ca-sign.readme" >"$T/fleet-ca-sign"
+chmod +x "$T/fleet-ca-sign"
+run enroll.readme enroll --label device-identity --subject '/CN=device-0042.fleet.example/O=Fleet' \
+	--san dns:device-0042.fleet.example --ca-cmd "$T/fleet-ca-sign" "${P[@]}"
+expect 0 "enroll with the README's fleet-ca-sign"
+run verify.readme cert verify device-identity "${P[@]}"
+expect 0 "cert verify of the identity the README's CA script issued"
+export_leaf device-identity "$T/readme-dev.pem"
+openssl x509 -in "$T/readme-dev.pem" -noout -text >"$T/readme-dev.txt"
+grep -q 'DNS:device-0042.fleet.example' "$T/readme-dev.txt" &&
+	grep -q 'TLS Web Server Authentication, TLS Web Client Authentication' "$T/readme-dev.txt" &&
+	[ "$(grep -c 'X509v3 Basic Constraints' "$T/readme-dev.txt")" = 1 ] ||
+	{ cat "$T/readme-dev.txt" >&2; die "the README's CA script issued no SAN, no serverAuth+clientAuth, or twice the same extension"; }
+openssl verify -CAfile "$ROOT" -untrusted "$T/int/ca.pem" -purpose sslserver \
+	-verify_hostname device-0042.fleet.example "$T/readme-dev.pem" >/dev/null ||
+	die "the README's device certificate does not verify as a TLS server for its name"
+log "the README's fleet-ca-sign and device.ext enroll a device that verifies"
 
 # --- 4. --renew ------------------------------------------------------------------------------------
 cp "$T/dev1.pem" "$T/dev1.old.pem"

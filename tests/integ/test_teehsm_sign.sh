@@ -336,7 +336,7 @@ done <<'EOF'
 keygen --type --label --id --pubout
 csr --key --subject --san --out --der
 cert import --chain --label --no-key
-cert export --chain --out --der
+cert export --chain --issuers --out --der
 cert verify
 cert trust
 enroll --label --subject --san --ca-cmd --type --root --renew
