@@ -142,6 +142,7 @@ if [ -e "$ENGINE" ] || openssl engine pkcs11 >/dev/null 2>&1; then
 	sed -e "s|/etc/teehsm/build-server.conf|$T/build-server/client.conf|g" \
 		-e "s|/etc/teehsm/user-pin|$T/build-server/user-pin|g" \
 		-e "s|build/client/libteehsm.so|$MODULE|g" \
+		-e "s|^teehsm |$TEEHSM_BUILD/certs/teehsm |" \
 		-e "s|token=teehsm-dev;|token=$TEST_TOKEN_LABEL;|g" \
 		"$T/readme.sh" >>"$T/readme-run.sh"
 	cat "$T/readme-run.sh" >&2
@@ -149,7 +150,8 @@ if [ -e "$ENGINE" ] || openssl engine pkcs11 >/dev/null 2>&1; then
 		bash "$T/readme-run.sh") >"$T/readme.out" 2>&1 ||
 		{ cat "$T/readme.out" >&2; die "the README's build-server commands failed"; }
 	cat "$T/readme.out"
-	grep -qx 'Verified OK' "$T/readme.out" || die "the README's verification did not say Verified OK"
+	[ "$(grep -cx 'Verified OK' "$T/readme.out")" = 2 ] ||
+		die "the README's two verifications (engine, teehsm sign) did not both say Verified OK"
 	# Anyone else: only the artifact, its signature and the public key, plain openssl.
 	cp "$T/build-server/artifact" "$T/build-server/artifact.sig" "$T/build-server/release-key.pem" "$T/anyone/"
 	(cd "$T/anyone" && openssl dgst -sha256 -verify release-key.pem -signature artifact.sig artifact) \
