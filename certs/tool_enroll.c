@@ -53,6 +53,21 @@ static int destroy_labelled(struct tool *t, const char *label, bool say)
 	return rc;
 }
 
+/* Give every object labelled from the label to (the key pair and leaf of a renewal; the chain
+ * certificates are labelled by their CN). Exit code. */
+static int relabel(struct tool *t, const char *from, const char *to)
+{
+	CK_ATTRIBUTE tmpl[] = { { CKA_LABEL, (void *)from, (CK_ULONG)strlen(from) } };
+	CK_OBJECT_HANDLE *hs = NULL;
+	size_t n = 0;
+	int rc = tool_find(t, tmpl, ARRAY_SIZE(tmpl), &hs, &n);
+
+	for (size_t i = 0; i < n && rc == TOOL_OK; i++)
+		rc = tool_set_attr(t, hs[i], CKA_LABEL, to, strlen(to));
+	free(hs);
+	return rc;
+}
+
 /* Run the CA command on the request; its certificates in *certs. Exit code. */
 static int ask_ca(struct tool *t, const struct tool_enroll *e, X509_REQ *req,
 		  STACK_OF(X509) * *certs)
@@ -143,7 +158,7 @@ static int swap_in(struct tool *t, const struct tool_enroll *e, struct enroll_st
 	if (rc != TOOL_OK) {
 		tool_err(t,
 			 "the old identity %s could not be removed; the new one is labelled "
-			 "'%s.renew'",
+			 "'%s.renew' (see teehsm list)",
 			 e->label, e->label);
 		return rc;
 	}
@@ -159,6 +174,43 @@ static int swap_in(struct tool *t, const struct tool_enroll *e, struct enroll_st
 			return rc;
 		}
 	}
+	return TOOL_OK;
+}
+
+/* L is not on the token, but L.renew is: a renewal was interrupted after the old identity
+ * went and before the new one took its label. When L.renew verifies, finish the renewal:
+ * TOOL_OK, said. -1 when there is nothing to finish (a leftover that does not verify is
+ * removed later, with the other leftovers of an interrupted run); another exit code on error. */
+static int resume_renewal(struct tool *t, const struct tool_enroll *e, const struct tool_cert *have,
+			  size_t nhave, const char *renew_label)
+{
+	struct tool_check chk;
+	char sum[1024], hex[2 * TOOL_ID_MAX + 1];
+	char *uri = NULL;
+	long j = tool_certs_by_label(t, have, nhave, renew_label);
+	int rc = TOOL_FAIL;
+
+	if (j == -2)
+		return TOOL_FAIL;
+	if (j < 0)
+		return -1;
+	tool_check_identity(t, renew_label, &chk);
+	if (chk.rc != TOOL_OK)
+		return -1;
+	rc = relabel(t, renew_label, e->label);
+	if (rc != TOOL_OK) {
+		tool_err(t, "cannot finish the interrupted renewal of %s (see teehsm list)",
+			 e->label);
+		return rc;
+	}
+	tool_cert_summary(have[j].x, sum, sizeof(sum));
+	printf("%s: finished an interrupted renewal: enrolled as %s, id %s\n", e->label, sum,
+	       tool_hex(have[j].id, have[j].id_len < TOOL_ID_MAX ? have[j].id_len : TOOL_ID_MAX,
+			hex, sizeof(hex)));
+	uri = tool_uri(t->token_label, e->label, have[j].id, have[j].id_len, "private");
+	printf("%s\n", uri ? uri : "(out of memory)");
+	printf("%s: OK: %s\n", e->label, chk.chain);
+	free(uri);
 	return TOOL_OK;
 }
 
@@ -229,13 +281,19 @@ int tool_enroll_run(struct tool *t, const struct tool_enroll *e)
 		rc = TOOL_FAIL;
 		goto out;
 	}
-	renewing = idx >= 0 || r > 0;
-	snprintf(new_label, sizeof(new_label), "%s%s", e->label, renewing ? ".renew" : "");
-	if (renewing) {
-		rc = destroy_labelled(t, new_label, true);
-		if (rc != TOOL_OK)
+	snprintf(new_label, sizeof(new_label), "%s.renew", e->label);
+	if (idx < 0 && r == 0) {
+		rc = resume_renewal(t, e, have, nhave, new_label);
+		if (rc >= 0)
 			goto out;
 	}
+	/* What an interrupted run left under L.renew goes before anything new is made. */
+	rc = destroy_labelled(t, new_label, true);
+	if (rc != TOOL_OK)
+		goto out;
+	renewing = idx >= 0 || r > 0;
+	if (!renewing)
+		new_label[strlen(e->label)] = '\0';
 	/* 2. The root. */
 	if (root) {
 		rc = tool_trust(t, sk_X509_value(root, 0), true);

@@ -375,6 +375,29 @@ expect 1 "cert import of a second certificate for dev1's key"
 export_leaf dev1 "$T/dev1.now.pem"
 [ "$(cert_der "$T/dev1.now.pem")" = "$(cert_der "$T/dev1.pem")" ] || die "a refused import replaced dev1's certificate"
 
+# --- 4b. An interrupted renewal ------------------------------------------------------------------
+# A renewal killed after the old identity went and before the new one took its label leaves a
+# complete identity under L.renew and nothing under L: enroll finishes it, without the CA.
+run enroll.ir1 enroll --label ir1.renew --subject /CN=ir1/O=Fleet --ca-cmd "$(ca_cmd "$T/int")" "${P[@]}"
+expect 0 "enroll ir1.renew (the state an interrupted renewal leaves)"
+rm -f "$T/ca-env.txt"
+run enroll.ir1.resume enroll --label ir1 --subject /CN=ir1/O=Fleet --ca-cmd "$T/ca-env.sh" "${P[@]}"
+expect 0 "enroll ir1 after an interrupted renewal"
+out_has '^ir1: finished an interrupted renewal: enrolled as .*ir1' "enroll says it finished the renewal"
+out_has '^pkcs11:.*;object=ir1;' "enroll prints the finished identity's URI"
+[ ! -e "$T/ca-env.txt" ] || die "finishing an interrupted renewal ran the CA command"
+one_identity ir1
+run verify.ir1 cert verify ir1 "${P[@]}"
+expect 0 "cert verify ir1 after the renewal was finished"
+# A leftover under L.renew that is no identity (a key pair without its certificate) is removed
+# by the next enrollment of L.
+run keygen.ir2 keygen --type ec-p256 --label ir2.renew "${P[@]}"
+expect 0 "keygen ir2.renew (a leftover)"
+run enroll.ir2 enroll --label ir2 --subject /CN=ir2/O=Fleet --ca-cmd "$(ca_cmd "$T/int")" "${P[@]}"
+expect 0 "enroll ir2 with a leftover ir2.renew key pair"
+err_has "removing 2 object\\(s\\) labelled 'ir2.renew'" "enroll says it removes the leftover"
+one_identity ir2
+
 # --- 5. chain verification failures -------------------------------------------------------------
 # keyed_leaf LABEL CA_DIR OUT [sign-with options]: keygen LABEL, csr, a certificate from CA_DIR.
 keyed_leaf() {
