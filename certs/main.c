@@ -2,6 +2,7 @@
  * teehsm: provisioning and signing with a PKCS#11 token (issue 6). The subcommands live in
  * certs/tool_cmd_*.c; this file dispatches to them.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +44,11 @@ int main(int argc, char **argv)
 	struct tool t;
 	int c = 0, rc = TOOL_USAGE;
 
+	/* Standard input, output and error exist: a descriptor opened later (a pipe to the CA
+	 * command, a file) must never take their numbers. */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			return TOOL_FAIL;
 	memset(&t, 0, sizeof(t));
 	t.sess = CK_INVALID_HANDLE;
 	opterr = 0;

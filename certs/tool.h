@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -32,6 +33,11 @@ enum {
 	TOOL_VERIFY = 3,   /* a signature or a certificate chain did not verify */
 	TOOL_NOTFOUND = 4, /* no key or certificate with that label */
 };
+
+/* CK_CERTIFICATE_CATEGORY_* (PKCS#11 v2.40 §4.6.2), which p11-kit's header lacks. */
+#define TOOL_CAT_TOKEN_USER   1UL
+#define TOOL_CAT_AUTHORITY    2UL
+#define TOOL_CAT_OTHER_ENTITY 3UL
 
 #define TOOL_ERR_LEN	 512
 #define TOOL_PIN_MAX	 256	      /* bytes of a PIN, without the terminating NUL */
@@ -80,6 +86,11 @@ struct tool {
 void tool_err(const struct tool *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same with "warning: " after the prefix. */
 void tool_warn(const struct tool *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print a line of results on stdout, with control characters made visible: labels and names
+ * come from certificates and tokens that others made, and must not drive the terminal. */
+void tool_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print s on f with control characters as \xHH. */
+void tool_put_visible(FILE *f, const char *s);
 
 /* Lower-case hex of len bytes into out (size at least 2 * len + 1). Returns out. */
 char *tool_hex(const uint8_t *p, size_t len, char *out, size_t size);

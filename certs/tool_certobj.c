@@ -14,11 +14,6 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* CK_CERTIFICATE_CATEGORY_* (PKCS#11 v2.40 §4.6.2), which p11-kit's header lacks. */
-#define CAT_TOKEN_USER	 1UL
-#define CAT_AUTHORITY	 2UL
-#define CAT_OTHER_ENTITY 3UL
-
 void tool_certs_free(struct tool_cert *c, size_t n)
 {
 	if (!c)
@@ -144,7 +139,10 @@ const char *tool_ca_label(const X509 *x, char *buf, size_t size)
 
 	if (i >= 0)
 		len = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i)));
-	if (len > 0 && (size_t)len < size && len < TOOL_LABEL_MAX && !memchr(u, 0, (size_t)len))
+	for (int k = 0; k < len; k++)
+		if (u[k] < 0x20 || u[k] == 0x7f)
+			len = -1; /* a label with control characters: the escaped name instead */
+	if (len > 0 && (size_t)len < size && len < TOOL_LABEL_MAX)
 		snprintf(buf, size, "%s", (const char *)u);
 	else
 		tool_name_str(n, buf, size);
@@ -277,7 +275,7 @@ static int import_chain(struct tool *t, STACK_OF(X509) * certs, const struct too
 		tool_ca_label(x, label, sizeof(label));
 		idx = tool_certs_by_der(have, nhave, x);
 		if (idx >= 0) {
-			printf("%s: CA certificate already on the token\n", have[idx].label);
+			tool_say("%s: CA certificate already on the token", have[idx].label);
 			continue;
 		}
 		if (X509_check_ca(x) < 1)
@@ -285,12 +283,12 @@ static int import_chain(struct tool *t, STACK_OF(X509) * certs, const struct too
 				  "chain certificate '%s' is not a CA certificate; storing it "
 				  "all the same",
 				  label);
-		rc = tool_cert_store(t, x, label, NULL, 0, CAT_AUTHORITY, false, &h);
+		rc = tool_cert_store(t, x, label, NULL, 0, TOOL_CAT_AUTHORITY, false, &h);
 		if (rc != TOOL_OK)
 			break;
 		made_add(made, h);
-		printf("%s: stored CA certificate %s\n", label,
-		       tool_cert_summary(x, sum, sizeof(sum)));
+		tool_say("%s: stored CA certificate %s", label,
+			 tool_cert_summary(x, sum, sizeof(sum)));
 	}
 	return rc;
 }
@@ -304,7 +302,7 @@ int tool_import(struct tool *t, STACK_OF(X509) * certs, const char *label, bool 
 	struct tool_key found = { 0 };
 	const uint8_t *id = NULL;
 	size_t nhave = 0, id_len = 0;
-	CK_ULONG cat = CAT_TOKEN_USER;
+	CK_ULONG cat = TOOL_CAT_TOKEN_USER;
 	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
 	char sum[1024];
 	long idx = -1;
@@ -314,8 +312,14 @@ int tool_import(struct tool *t, STACK_OF(X509) * certs, const char *label, bool 
 		tool_err(t, "cannot read the certificate's public key");
 		return TOOL_FAIL;
 	}
+	/* What is stored is recorded in made, to be undone: a bounded number. */
+	if (sk_X509_num(certs) > TOOL_MAX_CHAIN + 1) {
+		tool_err(t, "%d certificates: a leaf and at most %d CA certificates are imported",
+			 sk_X509_num(certs), TOOL_MAX_CHAIN);
+		return TOOL_FAIL;
+	}
 	if (no_key) {
-		cat = CAT_OTHER_ENTITY;
+		cat = TOOL_CAT_OTHER_ENTITY;
 	} else if (key) {
 		if (EVP_PKEY_eq(key->pk, lpk) != 1) {
 			tool_err(t, "the certificate is not for key '%s'", key->label);
@@ -364,7 +368,7 @@ int tool_import(struct tool *t, STACK_OF(X509) * certs, const char *label, bool 
 		goto out;
 	}
 	if (idx >= 0) {
-		printf("%s: certificate already on the token\n", label);
+		tool_say("%s: certificate already on the token", label);
 	} else {
 		idx = tool_certs_by_der(have, nhave, leaf);
 		if (idx >= 0) {
@@ -376,10 +380,10 @@ int tool_import(struct tool *t, STACK_OF(X509) * certs, const char *label, bool 
 		if (rc != TOOL_OK)
 			goto out;
 		made_add(made, h);
-		printf("%s: stored certificate %s, %s\n", label,
-		       tool_cert_summary(leaf, sum, sizeof(sum)),
-		       no_key ? "without a private key"
-			      : "linked to the private key of that label");
+		tool_say("%s: stored certificate %s, %s", label,
+			 tool_cert_summary(leaf, sum, sizeof(sum)),
+			 no_key ? "without a private key"
+				: "linked to the private key of that label");
 	}
 	rc = import_chain(t, certs, have, nhave, made);
 out:
@@ -436,7 +440,7 @@ static int retrust(struct tool *t, CK_OBJECT_HANDLE h, const struct tool_cert *c
 		return TOOL_FAIL;
 	}
 	rc = tool_cert_store(t, c->x, c->label, c->id_len ? c->id : NULL, c->id_len,
-			     c->category ? c->category : CAT_AUTHORITY, true, &nh);
+			     c->category ? c->category : TOOL_CAT_AUTHORITY, true, &nh);
 	if (rc != TOOL_OK)
 		return rc;
 	if (tool_destroy(t, h) != TOOL_OK)
@@ -467,7 +471,7 @@ int tool_trust(struct tool *t, X509 *x, bool relogin_user)
 		return rc;
 	idx = tool_certs_by_der(have, nhave, x);
 	if (idx >= 0 && have[idx].trusted) {
-		printf("%s: already a trusted root on the token\n", have[idx].label);
+		tool_say("%s: already a trusted root on the token", have[idx].label);
 		rc = TOOL_OK;
 		goto out;
 	}
@@ -482,13 +486,13 @@ int tool_trust(struct tool *t, X509 *x, bool relogin_user)
 		if (rc == TOOL_OK)
 			rc = retrust(t, h, &have[idx]);
 		if (rc == TOOL_OK)
-			printf("%s: the CA certificate on the token is now a trusted root\n",
-			       have[idx].label);
+			tool_say("%s: the CA certificate on the token is now a trusted root",
+				 have[idx].label);
 	} else {
-		rc = tool_cert_store(t, x, label, NULL, 0, CAT_AUTHORITY, true, &h);
+		rc = tool_cert_store(t, x, label, NULL, 0, TOOL_CAT_AUTHORITY, true, &h);
 		if (rc == TOOL_OK)
-			printf("%s: stored trusted root %s\n", label,
-			       tool_cert_summary(x, sum, sizeof(sum)));
+			tool_say("%s: stored trusted root %s", label,
+				 tool_cert_summary(x, sum, sizeof(sum)));
 	}
 end:
 	rc2 = tool_so_end(t, relogin_user);
@@ -546,7 +550,7 @@ void tool_check_identity(struct tool *t, const char *label, struct tool_check *r
 	if (tool_login_user(t) != TOOL_OK)
 		goto out;
 	r = tool_find_one(t, CKO_PRIVATE_KEY, label, &h);
-	if (r == TOOL_NOTFOUND && c[idx].category == CAT_OTHER_ENTITY) {
+	if (r == TOOL_NOTFOUND && c[idx].category == TOOL_CAT_OTHER_ENTITY) {
 		/* Stored with --no-key, and no key carries its label: nothing to match. */
 		res->rc = TOOL_OK;
 		goto out;

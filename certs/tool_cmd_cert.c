@@ -270,9 +270,9 @@ static int cert_verify(struct tool *t, int argc, char **argv)
 		return rc;
 	tool_check_identity(t, a.arg, &res);
 	if (res.rc == TOOL_OK)
-		printf("%s: OK: %s\n", a.arg, res.chain);
+		tool_say("%s: OK: %s", a.arg, res.chain);
 	else if (res.rc == TOOL_VERIFY)
-		printf("%s: FAILED: %s\n", a.arg, res.why);
+		tool_say("%s: FAILED: %s", a.arg, res.why);
 	return res.rc;
 }
 

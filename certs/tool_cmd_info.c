@@ -45,24 +45,13 @@ static int parse_simple(struct tool *t, int argc, char **argv, const struct opti
 	return TOOL_OK;
 }
 
-/* Print a label or name with control characters made visible. */
-static void put_field(const char *s)
-{
-	for (; *s; s++) {
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			printf("\\x%02x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-}
-
 static void put_line(const char *kind, const char *type, const char *label, const uint8_t *id,
 		     size_t id_len)
 {
 	char hex[2 * 64 + 1];
 
 	printf("%s\t%s\t", kind, type);
-	put_field(label);
+	tool_put_visible(stdout, label);
 	printf("\t%s", id_len ? tool_hex(id, id_len > 64 ? 64 : id_len, hex, sizeof(hex)) : "-");
 }
 
@@ -148,7 +137,8 @@ static int list_certs(struct tool *t)
 	for (size_t i = 0; i < n; i++) {
 		if (c[i].trusted)
 			kind = "trusted CA";
-		else if (c[i].category == 2 || (c[i].category == 0 && X509_check_ca(c[i].x) > 0))
+		else if (c[i].category == TOOL_CAT_AUTHORITY ||
+			 (c[i].category == 0 && X509_check_ca(c[i].x) > 0))
 			kind = "CA";
 		else
 			kind = "certificate";

@@ -158,9 +158,9 @@ int tool_cmd_keygen(struct tool *t, int argc, char **argv)
 		}
 	}
 	uri = tool_uri(t->token_label, label, k.id, k.id_len, "private");
-	printf("%s: %s key pair generated, id %s\n", label, kt->name,
-	       tool_hex(k.id, k.id_len, hex, sizeof(hex)));
-	printf("%s\n", uri ? uri : "(out of memory)");
+	tool_say("%s: %s key pair generated, id %s", label, kt->name,
+		 tool_hex(k.id, k.id_len, hex, sizeof(hex)));
+	tool_say("%s", uri ? uri : "(out of memory)");
 	rc = TOOL_OK;
 out:
 	free(uri);
@@ -528,7 +528,7 @@ int tool_cmd_verify(struct tool *t, int argc, char **argv)
 		tool_err(t, "%s", err);
 		goto out;
 	}
-	printf("%s\n", r ? "Signature OK" : "Signature does not verify");
+	tool_say("%s", r ? "Signature OK" : "Signature does not verify");
 	rc = r ? TOOL_OK : TOOL_VERIFY;
 out:
 	EVP_PKEY_free(pk);

@@ -35,14 +35,70 @@ static void undo(struct tool *t, struct enroll_state *s, bool renewing)
 			 renewing ? "; the old identity is unchanged" : "");
 }
 
-/* Destroy every object labelled label (a leftover of an interrupted renewal, or the old
- * identity once the new one verifies). */
-static int destroy_labelled(struct tool *t, const char *label, bool say)
+/* The objects of the identity labelled label: its private and public keys and its
+ * certificates that are neither authorities nor trusted. Other objects with that label (a
+ * secret key, data, a CA certificate whose CN it is) are not enroll's, and are left alone.
+ * Exit code, with the handles in a malloc'ed *out. */
+static int identity_objects(struct tool *t, const char *label, CK_OBJECT_HANDLE **out, size_t *n)
 {
-	CK_ATTRIBUTE tmpl[] = { { CKA_LABEL, (void *)label, (CK_ULONG)strlen(label) } };
+	static const CK_OBJECT_CLASS classes[] = { CKO_CERTIFICATE, CKO_PRIVATE_KEY,
+						   CKO_PUBLIC_KEY };
+	CK_OBJECT_HANDLE *all = NULL, *hs = NULL, *grown = NULL;
+	size_t nall = 0, nh = 0;
+	CK_ULONG cat = 0;
+	bool trusted = false;
+	int rc = TOOL_OK;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t c = 0; c < ARRAY_SIZE(classes) && rc == TOOL_OK; c++) {
+		CK_ATTRIBUTE tmpl[] = {
+			{ CKA_CLASS, (void *)&classes[c], sizeof(classes[c]) },
+			{ CKA_LABEL, (void *)label, (CK_ULONG)strlen(label) },
+		};
+
+		rc = tool_find(t, tmpl, ARRAY_SIZE(tmpl), &hs, &nh);
+		if (rc == TOOL_OK && nh) {
+			grown = realloc(all, (nall + nh) * sizeof(*all));
+			if (grown) {
+				all = grown;
+			} else {
+				tool_err(t, "out of memory");
+				rc = TOOL_FAIL;
+			}
+		}
+		for (size_t i = 0; rc == TOOL_OK && i < nh; i++) {
+			cat = 0;
+			trusted = false;
+			if (classes[c] == CKO_CERTIFICATE &&
+			    (tool_attr_ulong(t, hs[i], CKA_CERTIFICATE_CATEGORY, &cat) < 0 ||
+			     tool_attr_bool(t, hs[i], CKA_TRUSTED, &trusted) < 0)) {
+				rc = TOOL_FAIL;
+				break;
+			}
+			if (classes[c] == CKO_CERTIFICATE && (cat == TOOL_CAT_AUTHORITY || trusted))
+				continue;
+			all[nall++] = hs[i];
+		}
+		free(hs);
+		hs = NULL;
+	}
+	if (rc != TOOL_OK) {
+		free(all);
+		return rc;
+	}
+	*out = all;
+	*n = nall;
+	return TOOL_OK;
+}
+
+/* Destroy the identity labelled label (a leftover of an interrupted renewal, or the old
+ * identity once the new one verifies). */
+static int destroy_identity(struct tool *t, const char *label, bool say)
+{
 	CK_OBJECT_HANDLE *hs = NULL;
 	size_t n = 0;
-	int rc = tool_find(t, tmpl, ARRAY_SIZE(tmpl), &hs, &n);
+	int rc = identity_objects(t, label, &hs, &n);
 
 	if (rc == TOOL_OK && n && say)
 		tool_warn(t, "removing %zu object(s) labelled '%s' left by an interrupted renewal",
@@ -53,14 +109,12 @@ static int destroy_labelled(struct tool *t, const char *label, bool say)
 	return rc;
 }
 
-/* Give every object labelled from the label to (the key pair and leaf of a renewal; the chain
- * certificates are labelled by their CN). Exit code. */
+/* Give the identity labelled from the label to. Exit code. */
 static int relabel(struct tool *t, const char *from, const char *to)
 {
-	CK_ATTRIBUTE tmpl[] = { { CKA_LABEL, (void *)from, (CK_ULONG)strlen(from) } };
 	CK_OBJECT_HANDLE *hs = NULL;
 	size_t n = 0;
-	int rc = tool_find(t, tmpl, ARRAY_SIZE(tmpl), &hs, &n);
+	int rc = identity_objects(t, from, &hs, &n);
 
 	for (size_t i = 0; i < n && rc == TOOL_OK; i++)
 		rc = tool_set_attr(t, hs[i], CKA_LABEL, to, strlen(to));
@@ -137,7 +191,7 @@ static int already(struct tool *t, const struct tool_enroll *e, const struct too
 	tool_check_identity(t, e->label, &chk);
 	if (chk.rc == TOOL_OK) {
 		tool_cert_summary(c->x, sum, sizeof(sum));
-		printf("%s: already enrolled as %s\n", e->label, sum);
+		tool_say("%s: already enrolled as %s", e->label, sum);
 		return TOOL_OK;
 	}
 	if (chk.rc == TOOL_VERIFY)
@@ -153,7 +207,7 @@ static int swap_in(struct tool *t, const struct tool_enroll *e, struct enroll_st
 {
 	const CK_OBJECT_HANDLE hs[] = { s->made.h[0], s->k.priv, s->k.pub };
 	size_t len = strlen(e->label);
-	int rc = destroy_labelled(t, e->label, false);
+	int rc = destroy_identity(t, e->label, false);
 
 	if (rc != TOOL_OK) {
 		tool_err(t,
@@ -204,12 +258,12 @@ static int resume_renewal(struct tool *t, const struct tool_enroll *e, const str
 		return rc;
 	}
 	tool_cert_summary(have[j].x, sum, sizeof(sum));
-	printf("%s: finished an interrupted renewal: enrolled as %s, id %s\n", e->label, sum,
-	       tool_hex(have[j].id, have[j].id_len < TOOL_ID_MAX ? have[j].id_len : TOOL_ID_MAX,
-			hex, sizeof(hex)));
+	tool_say("%s: finished an interrupted renewal: enrolled as %s, id %s", e->label, sum,
+		 tool_hex(have[j].id, have[j].id_len < TOOL_ID_MAX ? have[j].id_len : TOOL_ID_MAX,
+			  hex, sizeof(hex)));
 	uri = tool_uri(t->token_label, e->label, have[j].id, have[j].id_len, "private");
-	printf("%s\n", uri ? uri : "(out of memory)");
-	printf("%s: OK: %s\n", e->label, chk.chain);
+	tool_say("%s", uri ? uri : "(out of memory)");
+	tool_say("%s: OK: %s", e->label, chk.chain);
 	free(uri);
 	return TOOL_OK;
 }
@@ -288,7 +342,7 @@ int tool_enroll_run(struct tool *t, const struct tool_enroll *e)
 			goto out;
 	}
 	/* What an interrupted run left under L.renew goes before anything new is made. */
-	rc = destroy_labelled(t, new_label, true);
+	rc = destroy_identity(t, new_label, true);
 	if (rc != TOOL_OK)
 		goto out;
 	renewing = idx >= 0 || r > 0;
@@ -325,7 +379,7 @@ int tool_enroll_run(struct tool *t, const struct tool_enroll *e)
 	tool_check_identity(t, new_label, &chk);
 	if (chk.rc != TOOL_OK) {
 		if (chk.rc == TOOL_VERIFY)
-			printf("%s: FAILED: %s\n", e->label, chk.why);
+			tool_say("%s: FAILED: %s", e->label, chk.why);
 		tool_err(t, "the new certificate does not verify");
 		undo(t, &s, renewing);
 		rc = chk.rc == TOOL_VERIFY ? TOOL_VERIFY : TOOL_FAIL;
@@ -338,11 +392,11 @@ int tool_enroll_run(struct tool *t, const struct tool_enroll *e)
 			goto out;
 	}
 	tool_cert_summary(sk_X509_value(certs, 0), sum, sizeof(sum));
-	printf("%s: enrolled as %s, id %s\n", e->label, sum,
-	       tool_hex(s.k.id, s.k.id_len, hex, sizeof(hex)));
+	tool_say("%s: enrolled as %s, id %s", e->label, sum,
+		 tool_hex(s.k.id, s.k.id_len, hex, sizeof(hex)));
 	uri = tool_uri(t->token_label, e->label, s.k.id, s.k.id_len, "private");
-	printf("%s\n", uri ? uri : "(out of memory)");
-	printf("%s: OK: %s\n", e->label, chk.chain);
+	tool_say("%s", uri ? uri : "(out of memory)");
+	tool_say("%s: OK: %s", e->label, chk.chain);
 	rc = TOOL_OK;
 out:
 	ERR_clear_error();

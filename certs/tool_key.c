@@ -180,8 +180,8 @@ out:
 }
 
 /* The public key of object h from CKA_PUBLIC_KEY_INFO when the module fills it, else from
- * the key's own attributes. NULL (silently, OpenSSL's queue cleared) when neither works; -1
- * in *err for a PKCS#11 error (said). */
+ * the key's own attributes, or a certificate's DER. NULL (silently, OpenSSL's queue cleared) when
+ * neither works; -1 in *err for a PKCS#11 error (said). */
 static EVP_PKEY *object_pkey(struct tool *t, CK_OBJECT_HANDLE h, bool *err)
 {
 	uint8_t *a = NULL, *b = NULL;
@@ -189,6 +189,7 @@ static EVP_PKEY *object_pkey(struct tool *t, CK_OBJECT_HANDLE h, bool *err)
 	const unsigned char *p = NULL;
 	CK_ULONG kt = 0;
 	EVP_PKEY *pk = NULL;
+	X509 *x = NULL;
 	int r = 0;
 
 	*err = false;
@@ -206,8 +207,16 @@ static EVP_PKEY *object_pkey(struct tool *t, CK_OBJECT_HANDLE h, bool *err)
 	r = tool_attr_ulong(t, h, CKA_KEY_TYPE, &kt);
 	if (r < 0)
 		goto fail;
-	if (r == 0)
+	if (r == 0) {
+		/* No key: a certificate, on a module that does not fill CKA_PUBLIC_KEY_INFO. */
+		if (tool_attr(t, h, CKA_VALUE, &a, &alen) < 0)
+			goto fail;
+		p = a;
+		x = a && alen ? d2i_X509(NULL, &p, (long)alen) : NULL;
+		pk = x ? X509_get_pubkey(x) : NULL;
+		X509_free(x);
 		goto out;
+	}
 	if (kt == CKK_RSA) {
 		if ((r = tool_attr(t, h, CKA_MODULUS, &a, &alen)) < 0 ||
 		    (r > 0 && (r = tool_attr(t, h, CKA_PUBLIC_EXPONENT, &b, &blen)) < 0))

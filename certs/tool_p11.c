@@ -259,7 +259,7 @@ static int choose_slot(struct tool *t)
 {
 	CK_SLOT_ID *ids = NULL;
 	struct slot_tok *s = NULL;
-	CK_ULONG n = 0;
+	CK_ULONG n = 0, cap = 0;
 	CK_TOKEN_INFO ti;
 	char names[1024];
 	size_t ns = 0, pick = 0, hits = 0;
@@ -267,7 +267,12 @@ static int choose_slot(struct tool *t)
 	int rc = TOOL_FAIL;
 
 	rv = t->f->C_GetSlotList(CK_TRUE, NULL, &n);
+	if (rv == CKR_OK && n > TOOL_MAX_OBJECTS) {
+		tool_err(t, "the module reports %lu slots", (unsigned long)n);
+		goto out;
+	}
 	if (rv == CKR_OK && n > 0) {
+		cap = n;
 		ids = calloc(n, sizeof(*ids));
 		s = calloc(n, sizeof(*s));
 		if (!ids || !s) {
@@ -275,6 +280,11 @@ static int choose_slot(struct tool *t)
 			goto out;
 		}
 		rv = t->f->C_GetSlotList(CK_TRUE, ids, &n);
+		if (rv == CKR_OK && n > cap) {
+			tool_err(t, "C_GetSlotList returned %lu slots for %lu places",
+				 (unsigned long)n, (unsigned long)cap);
+			goto out;
+		}
 	}
 	if (rv != CKR_OK) {
 		tool_p11_err(t, "C_GetSlotList", rv);
@@ -562,6 +572,11 @@ int tool_find(struct tool *t, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *
 		}
 		if (got == 0)
 			break;
+		if (got > cap - have) {
+			tool_err(t, "C_FindObjects returned %lu handles for %zu places",
+				 (unsigned long)got, cap - have);
+			goto out;
+		}
 		have += got;
 		if (have > TOOL_MAX_OBJECTS) {
 			tool_err(t, "more than %d objects on the token match", TOOL_MAX_OBJECTS);
@@ -625,6 +640,7 @@ int tool_attr(struct tool *t, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type, uint8_
 	CK_ATTRIBUTE a = { type, NULL, 0 };
 	CK_RV rv = CKR_GENERAL_ERROR;
 	uint8_t *p = NULL;
+	size_t size = 0;
 
 	*val = NULL;
 	*len = 0;
@@ -640,16 +656,21 @@ int tool_attr(struct tool *t, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type, uint8_
 		tool_err(t, "an attribute of %lu bytes is too large", (unsigned long)a.ulValueLen);
 		return -1;
 	}
-	p = malloc(a.ulValueLen + 1);
+	size = a.ulValueLen;
+	p = malloc(size + 1);
 	if (!p) {
 		tool_err(t, "out of memory");
 		return -1;
 	}
 	a.pValue = p;
 	rv = t->f->C_GetAttributeValue(t->sess, h, &a, 1);
-	if (rv != CKR_OK) {
+	if (rv != CKR_OK || a.ulValueLen > size) {
 		free(p);
-		tool_p11_err(t, "C_GetAttributeValue", rv);
+		if (rv != CKR_OK)
+			tool_p11_err(t, "C_GetAttributeValue", rv);
+		else
+			tool_err(t, "C_GetAttributeValue wrote %lu bytes into %zu",
+				 (unsigned long)a.ulValueLen, size);
 		return -1;
 	}
 	p[a.ulValueLen] = 0;

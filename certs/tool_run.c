@@ -102,14 +102,14 @@ static void close_fd(int *fd)
 /* The parent's loop: feed stdin, collect stdout, until the command has exited and closed
  * its output. Returns TOOL_RUN_OK with *status set, or why it stopped. */
 static enum tool_run_result pump(const struct tool_run *r, pid_t pid, int *in_fd, int *out_fd,
-				 uint8_t **buf, size_t *len, int *status, char *err, size_t errsz)
+				 uint8_t **buf, size_t *len, int *status, bool *reaped, char *err,
+				 size_t errsz)
 {
 	const long long deadline = now_ms() + (long long)r->timeout_s * 1000;
 	long long exited_at = 0, left = 0;
 	size_t cap = 0, sent = 0;
 	struct pollfd pf[2];
 	uint8_t *nb = NULL;
-	bool reaped = false;
 	ssize_t k = 0;
 	nfds_t n = 0;
 
@@ -119,11 +119,11 @@ static enum tool_run_result pump(const struct tool_run *r, pid_t pid, int *in_fd
 				 strsignal(g_stop));
 			return TOOL_RUN_INTERRUPTED;
 		}
-		if (!reaped && waitpid(pid, status, WNOHANG) == pid) {
-			reaped = true;
+		if (!*reaped && waitpid(pid, status, WNOHANG) == pid) {
+			*reaped = true;
 			exited_at = now_ms();
 		}
-		if (reaped && *out_fd < 0)
+		if (*reaped && *out_fd < 0)
 			return TOOL_RUN_OK;
 		left = deadline - now_ms();
 		if (left <= 0) {
@@ -133,7 +133,7 @@ static enum tool_run_result pump(const struct tool_run *r, pid_t pid, int *in_fd
 				 r->timeout_s);
 			return TOOL_RUN_TIMEOUT;
 		}
-		if (reaped && now_ms() - exited_at > EOF_GRACE_MS) {
+		if (*reaped && now_ms() - exited_at > EOF_GRACE_MS) {
 			snprintf(err, errsz,
 				 "the CA command exited, but its standard output stayed "
 				 "open (a background process it started?)");
@@ -208,6 +208,7 @@ enum tool_run_result tool_run(const struct tool_run *r, uint8_t **out, size_t *o
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int status = 0;
+	bool reaped = false;
 	pid_t pid = -1;
 
 	*out = NULL;
@@ -256,11 +257,13 @@ enum tool_run_result tool_run(const struct tool_run *r, uint8_t **out, size_t *o
 	fcntl(out_p[0], F_SETFL, O_NONBLOCK);
 	if (r->in_len == 0)
 		close_fd(&in_p[1]);
-	res = pump(r, pid, &in_p[1], &out_p[0], &buf, &len, &status, err, errsz);
+	res = pump(r, pid, &in_p[1], &out_p[0], &buf, &len, &status, &reaped, err, errsz);
 	if (res != TOOL_RUN_OK) {
 		close_fd(&in_p[1]);
 		close_fd(&out_p[0]);
-		stop_child(pid);
+		/* Once reaped, its pid may be another process's already. */
+		if (!reaped)
+			stop_child(pid);
 		goto restore;
 	}
 	if (WIFSIGNALED(status)) {

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,7 @@ int tool_token_sign(struct tool *t, CK_OBJECT_HANDLE h, const struct tool_mech *
 	size_t tbs_len = in_len;
 	uint8_t *out = NULL;
 	CK_ULONG out_len = 0;
+	size_t cap = 0;
 	CK_RV rv = CKR_GENERAL_ERROR;
 	int rc = TOOL_FAIL;
 
@@ -186,6 +188,7 @@ int tool_token_sign(struct tool *t, CK_OBJECT_HANDLE h, const struct tool_mech *
 	 * and, for EdDSA, sending the message twice; a larger one is asked for again
 	 * (CKR_BUFFER_TOO_SMALL leaves the operation active, PKCS#11 §5.2). */
 	out_len = 1024;
+	cap = out_len;
 	out = malloc(out_len);
 	if (!out) {
 		tool_err(t, "out of memory");
@@ -194,6 +197,7 @@ int tool_token_sign(struct tool *t, CK_OBJECT_HANDLE h, const struct tool_mech *
 	rv = t->f->C_Sign(t->sess, tbs ? tbs : (CK_BYTE_PTR)in, (CK_ULONG)tbs_len, out, &out_len);
 	if (rv == CKR_BUFFER_TOO_SMALL && out_len > 1024 && out_len <= 8192) {
 		free(out);
+		cap = out_len;
 		out = malloc(out_len);
 		if (!out) {
 			tool_err(t, "out of memory");
@@ -204,6 +208,11 @@ int tool_token_sign(struct tool *t, CK_OBJECT_HANDLE h, const struct tool_mech *
 	}
 	if (rv != CKR_OK) {
 		tool_p11_err(t, "C_Sign", rv);
+		goto out;
+	}
+	if (out_len > cap) {
+		tool_err(t, "the module claims a %lu-byte signature in a %zu-byte buffer",
+			 (unsigned long)out_len, cap);
 		goto out;
 	}
 	if (m->family == TOOL_ECDSA) {
@@ -324,6 +333,21 @@ static int rsa_setup(EVP_PKEY_CTX *pctx, const struct tool_mech *m)
 	return 1;
 }
 
+/* Whether sig is one DER ECDSA-Sig-Value and nothing else (re-encoded to the same bytes). */
+static bool ecdsa_is_der(const uint8_t *sig, size_t len)
+{
+	const unsigned char *p = sig;
+	unsigned char *again = NULL;
+	ECDSA_SIG *es = len <= LONG_MAX ? d2i_ECDSA_SIG(NULL, &p, (long)len) : NULL;
+	int n = es && p == sig + len ? i2d_ECDSA_SIG(es, &again) : -1;
+	bool der = n > 0 && (size_t)n == len && memcmp(again, sig, len) == 0;
+
+	OPENSSL_free(again);
+	ECDSA_SIG_free(es);
+	ERR_clear_error();
+	return der;
+}
+
 int tool_verify_digest(EVP_PKEY *pk, const struct tool_mech *m, const uint8_t *dg, size_t dg_len,
 		       const uint8_t *sig, size_t sig_len, char *err, size_t errsz)
 {
@@ -342,8 +366,9 @@ int tool_verify_digest(EVP_PKEY *pk, const struct tool_mech *m, const uint8_t *d
 		snprintf(err, errsz, "cannot set up a %s check with this key", m->name);
 		goto out;
 	}
-	/* An ECDSA signature may also come as r||s (what PKCS#11 tools write). */
-	if (m->family == TOOL_ECDSA && sig_len && sig[0] != 0x30 &&
+	/* An ECDSA signature may also come as r||s (what PKCS#11 tools write); r may start with
+	 * 0x30 too, so only a signature that is exactly a DER ECDSA-Sig-Value is taken as DER. */
+	if (m->family == TOOL_ECDSA && !ecdsa_is_der(sig, sig_len) &&
 	    tool_ecdsa_raw_to_der(sig, sig_len, &der, &der_len) == 0) {
 		sig = der;
 		sig_len = der_len;

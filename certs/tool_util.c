@@ -15,7 +15,7 @@
 
 /* Print s with control characters shown as \xHH: names and labels come from certificates and
  * tokens that others made, and must not drive the terminal. */
-static void put_visible(FILE *f, const char *s)
+void tool_put_visible(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
@@ -35,7 +35,7 @@ static void vmsg(const struct tool *t, const char *kind, const char *fmt, va_lis
 	fflush(stdout);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	fprintf(stderr, "teehsm%s%s: %s", t && t->cmd ? " " : "", t && t->cmd ? t->cmd : "", kind);
-	put_visible(stderr, msg);
+	tool_put_visible(stderr, msg);
 	fputc('\n', stderr);
 }
 
@@ -55,6 +55,18 @@ void tool_warn(const struct tool *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg(t, "warning: ", fmt, ap);
 	va_end(ap);
+}
+
+void tool_say(const char *fmt, ...)
+{
+	char msg[4 * TOOL_ERR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tool_put_visible(stdout, msg);
+	putchar('\n');
 }
 
 char *tool_hex(const uint8_t *p, size_t len, char *out, size_t size)
@@ -202,9 +214,10 @@ int tool_write_out(const struct tool *t, const char *path, const void *data, siz
 		   bool binary)
 {
 	char tmp[PATH_MAX];
+	char *real = NULL;
 	struct stat st;
 	int fd = -1, rc = TOOL_FAIL;
-	bool direct = false;
+	bool direct = false, exists = false;
 
 	tmp[0] = '\0';
 	if (!path || strcmp(path, "-") == 0) {
@@ -219,30 +232,42 @@ int tool_write_out(const struct tool *t, const char *path, const void *data, siz
 		}
 		return TOOL_OK;
 	}
+	/* A symbolic link is written through: the file it names is what gets replaced. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		real = realpath(path, NULL);
+		if (!real) {
+			tool_err(t, "cannot follow the link %s: %s", path, strerror(errno));
+			return TOOL_FAIL;
+		}
+		path = real;
+	}
+	exists = stat(path, &st) == 0;
 	/* A device or FIFO (/dev/stdout, a pipe) is written as it is; a file is replaced whole,
-	 * so that a failure never leaves half of it. */
-	direct = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+	 * so that a failure never leaves half of it, and keeps its mode. */
+	direct = exists && !S_ISREG(st.st_mode);
 	if (direct) {
 		fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	} else {
 		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp)) {
 			tool_err(t, "%s: path too long", path);
+			free(real);
 			return TOOL_FAIL;
 		}
 		fd = mkostemp(tmp, O_CLOEXEC);
-		/* mkostemp makes it 0600: give it the mode a new file would get. */
+		/* mkostemp makes it 0600: give it the mode of the file it replaces, or the one
+		 * a new file would get. */
 		if (fd >= 0) {
 			mode_t um = umask(0);
 
 			umask(um);
-			if (fchmod(fd, 0666 & ~um) != 0) {
+			if (fchmod(fd, exists ? st.st_mode & 07777 : 0666 & ~um) != 0) {
 				tool_err(t, "cannot set the mode of %s: %s", tmp, strerror(errno));
 				goto out;
 			}
 		}
 	}
 	if (fd < 0) {
-		tool_err(t, "cannot create %s: %s", direct ? path : tmp, strerror(errno));
+		tool_err(t, "cannot create %s: %s", path, strerror(errno));
 		tmp[0] = '\0';
 		goto out;
 	}
@@ -267,6 +292,7 @@ out:
 		close(fd);
 	if (tmp[0])
 		unlink(tmp);
+	free(real);
 	return rc;
 }
 

@@ -337,6 +337,13 @@ openssl verify -CAfile "$ROOT" -untrusted "$T/int/ca.pem" -purpose sslserver \
 log "the README's fleet-ca-sign and device.ext enroll a device that verifies"
 
 # --- 4. --renew ------------------------------------------------------------------------------------
+# Objects that carry the label but are not the identity (a secret key, a data object) are not
+# enroll's: the renewal leaves them.
+p11tool "$C" --login --pin "$TEST_USER_PIN" --keygen --key-type AES:32 --label dev1 >"$T/aes.out" 2>&1 ||
+	{ cat "$T/aes.out" >&2; die "pkcs11-tool could not make a secret key labelled dev1"; }
+echo "fleet notes" >"$T/notes.txt"
+p11tool "$C" --login --pin "$TEST_USER_PIN" --write-object "$T/notes.txt" --type data --label dev1 \
+	>"$T/data.out" 2>&1 || { cat "$T/data.out" >&2; die "pkcs11-tool could not write a data object labelled dev1"; }
 cp "$T/dev1.pem" "$T/dev1.old.pem"
 run enroll.renew enroll --label dev1 "${SUBJ[@]}" --ca-cmd "$(ca_cmd "$T/int")" --root "$ROOT" --renew "${P[@]}" "${SO[@]}"
 expect 0 "enroll dev1 --renew"
@@ -349,6 +356,8 @@ export_leaf dev1 "$T/dev1.pem"
 [ "$(spki_sha1 "$T/dev1.pem" cert)" != "$(spki_sha1 "$T/dev1.old.pem" cert)" ] || die "--renew kept the public key"
 ! awk -F'|' -v i="$DEV1_ID" '$3 == i { found = 1 } END { exit !found }' "$T/objects" ||
 	{ cat "$T/objects.raw" >&2; die "objects of the old key (id $DEV1_ID) are left after --renew"; }
+grep -q '^Secret Key Object' "$T/objects.raw" && [ "$(p11_count "$T/objects" data dev1)" = 1 ] ||
+	{ cat "$T/objects.raw" >&2; die "enroll --renew removed a secret key or data object labelled dev1"; }
 run verify.renewed cert verify dev1 "${P[@]}"
 expect 0 "cert verify dev1 after --renew"
 out_has '^dev1: OK: ' "cert verify dev1 after --renew"
@@ -477,6 +486,31 @@ run verify.km1 cert verify km1 "${P[@]}"
 expect 3 "cert verify of a certificate whose key is not km1's"
 any_has "^km1: FAILED: .*public key does not match private key km1" "cert verify says the key does not match"
 
+# (d) A CA whose CN holds terminal control sequences: stored under its escaped name, and no
+# control byte reaches the operator's terminal.
+ESC=$(printf '\033')
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/evil.key" \
+	-subj "/CN=Evil${ESC}]0;pwned$(printf '\a')${ESC}[2J" -days 2 -addext basicConstraints=critical,CA:TRUE \
+	-addext keyUsage=critical,keyCertSign -out "$T/evil.pem" 2>"$T/evil.err" ||
+	{ cat "$T/evil.err" >&2; die "openssl could not make a CA with control characters in its CN"; }
+run keygen.ev1 keygen --type ec-p256 --label ev1 "${P[@]}"
+expect 0 "keygen ev1"
+run csr.ev1 csr --key ev1 --subject /CN=ev1 --out "$T/ev1.csr" "${P[@]}"
+expect 0 "csr --key ev1"
+openssl x509 -req -in "$T/ev1.csr" -CA "$T/evil.pem" -CAkey "$T/evil.key" -days 2 -set_serial 7 \
+	-out "$T/ev1.pem" 2>/dev/null || die "openssl could not issue ev1"
+run import.ev1 cert import "$T/ev1.pem" --chain "$T/evil.pem" "${P[@]}"
+expect 0 "cert import with a CA whose CN holds control characters"
+out_has 'stored CA certificate' "the CA certificate is stored"
+if LC_ALL=C grep -q "[[:cntrl:]]" <(tr -d '\n\t' <"$(out_file import.ev1)"; tr -d '\n' <"$T/cli/import.ev1.err"); then
+	od -c "$(out_file import.ev1)" >&2
+	die "cert import printed control characters from a certificate"
+fi
+run list.ev1 list --certs "${P[@]}"
+LC_ALL=C grep -F 'Evil\x1b' "$(out_file list.ev1)" >/dev/null ||
+	{ show; die "list does not show the CA's CN escaped"; }
+! LC_ALL=C grep -q "$ESC" "$(out_file list.ev1)" || die "list printed an escape character"
+
 # --- 6. enrollments that fail leave nothing behind ------------------------------------------------
 run enroll.cafail enroll --label cf1 --subject /CN=cf1/O=Fleet \
 	--ca-cmd 'cat >/dev/null; echo "the CA is offline" >&2; exit 1' "${P[@]}"
@@ -485,6 +519,17 @@ err_has 'the CA is offline' "the CA command's stderr passes through"
 no_objects cf1 "enroll with a failing CA command"
 run list.cafail list "${P[@]}"
 out_lacks '\bcf1\b' "list after a failed enroll"
+# A CA command that prints more certificates than a chain holds: refused, nothing kept.
+cat >"$T/ca-many.sh" <<EOF
+#!/bin/sh
+$(ca_cmd "$T/int") --leaf-only
+for i in \$(seq 17); do cat $(printf '%q' "$T/int/ca.pem"); done
+EOF
+chmod +x "$T/ca-many.sh"
+run enroll.many enroll --label cf4 --subject /CN=cf4/O=Fleet --ca-cmd "$T/ca-many.sh" "${P[@]}"
+expect 1 "enroll with a CA command that prints 18 certificates"
+err_has 'at most 16 CA certificates' "the refusal says how many are taken"
+no_objects cf4 "enroll with a CA command that prints too many certificates"
 run enroll.empty enroll --label cf2 --subject /CN=cf2/O=Fleet --ca-cmd 'cat >/dev/null' "${P[@]}"
 expect 1 "enroll with a CA command that prints no certificate"
 no_objects cf2 "enroll with a CA command that prints nothing"

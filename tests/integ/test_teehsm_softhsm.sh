@@ -194,6 +194,20 @@ run csr.ed "${M[@]}" csr --key ed1 --subject /CN=ed1 --out "$T/ed1.csr" "${P[@]}
 expect 0 "csr --key ed1 on SoftHSM"
 openssl req -verify -in "$T/ed1.csr" -noout 2>&1 | grep -q 'verify OK' || die "the Ed25519 CSR does not verify"
 
+# verify --key with a certificate that has no key on the token: SoftHSM does not fill
+# CKA_PUBLIC_KEY_INFO, so the public key comes from the certificate's DER.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/peer.key" \
+	-subj /CN=peer -out "$T/peer.csr" 2>/dev/null
+issue "$T/int" "$T/peer.csr" "$T/peer.pem" --leaf-only
+run import.peer "${M[@]}" cert import "$T/peer.pem" --no-key --label peer "${P[@]}"
+expect 0 "cert import --no-key on SoftHSM"
+openssl dgst -sha256 -sign "$T/peer.key" -out "$T/peer.sig" "$T/data"
+run verify.peer "${M[@]}" verify --key peer --in "$T/data" --sig "$T/peer.sig" "${P[@]}"
+expect 0 "verify --key peer (a certificate) on SoftHSM"
+echo tampered >>"$T/data"
+run verify.peer.bad "${M[@]}" verify --key peer --in "$T/data" --sig "$T/peer.sig" "${P[@]}"
+expect 3 "verify --key peer of a changed file on SoftHSM"
+
 run list "${M[@]}" list "${P[@]}"
 expect 0 "list on SoftHSM"
 for w in dev1 dev2 ed1 'Fleet Root CA' 'Fleet Issuing CA'; do

@@ -243,6 +243,41 @@ static void test_signatures_check_against_openssl(void **state)
 	EVP_PKEY_free(ed);
 }
 
+/* A raw r||s signature whose r starts with 0x30 (one in 256) is still read as raw, and a
+ * DER signature as DER: the format is decided by a strict DER parse, not by the first byte. */
+static void test_ecdsa_raw_starting_0x30(void **state)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	const struct tool_mech *m = tool_mech_by_name("ecdsa-sha256");
+	uint8_t dg[32], der[80], raw[64];
+	size_t der_len = 0;
+	char err[TOOL_ERR_LEN];
+	int tries = 0;
+
+	(void)state;
+	assert_non_null(pk);
+	memset(dg, 0x5a, sizeof(dg));
+	do {
+		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+
+		assert_non_null(c);
+		der_len = sizeof(der);
+		assert_int_equal(EVP_PKEY_sign_init(c), 1);
+		assert_int_equal(EVP_PKEY_sign(c, der, &der_len, dg, sizeof(dg)), 1);
+		EVP_PKEY_CTX_free(c);
+		assert_int_equal(tool_ecdsa_der_to_raw(der, der_len, 32, raw), 0);
+	} while (raw[0] != 0x30 && ++tries < 20000);
+	assert_int_equal(raw[0], 0x30);
+	assert_int_equal(
+		tool_verify_digest(pk, m, dg, sizeof(dg), raw, sizeof(raw), err, sizeof(err)), 1);
+	assert_int_equal(tool_verify_digest(pk, m, dg, sizeof(dg), der, der_len, err, sizeof(err)),
+			 1);
+	raw[63] ^= 1;
+	assert_int_equal(
+		tool_verify_digest(pk, m, dg, sizeof(dg), raw, sizeof(raw), err, sizeof(err)), 0);
+	EVP_PKEY_free(pk);
+}
+
 static void test_hex_and_uri(void **state)
 {
 	uint8_t b[8];
@@ -281,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_key_names_and_defaults),
 		cmocka_unit_test(test_ecdsa_formats),
 		cmocka_unit_test(test_signatures_check_against_openssl),
+		cmocka_unit_test(test_ecdsa_raw_starting_0x30),
 		cmocka_unit_test(test_hex_and_uri),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -218,7 +218,7 @@ p11_list_parse() {
 		else if ($0 ~ /^Data object/) kind = "data"
 		next
 	}
-	/^  label:/ { sub(/^  label: */, ""); label = $0; next }
+	/^  label:/ { sub(/^  label: */, ""); label = $0; if (kind == "data") gsub(/^\x27|\x27$/, "", label); next }
 	/^  ID:/ { sub(/^  ID: */, ""); id = tolower($0); next }
 	/^  Access:/ { sub(/^  Access: */, ""); access = $0; next }
 	END { flush() }' "$1"
