@@ -179,11 +179,44 @@ S_PID=""
 # shellcheck disable=SC2154 # rc_ is set by the trap itself
 trap 'rc_=$?; set +e; [ -z "$S_PID" ] || { kill "$S_PID"; wait "$S_PID"; } 2>/dev/null; (exit $rc_); _lib_cleanup' EXIT
 
+# s_server_start ARGS...: openssl s_server ARGS, TLS 1.3, one connection, on a free port of
+# 127.0.0.1 (in $port) with the token's client configuration and engine environment, its
+# standard input a FIFO that never ends (s_server stops at EOF on it); returns once it accepts.
+s_server_start() {
+	local i
+	port=$(free_port)
+	rm -f "$T/s_server.in"
+	mkfifo "$T/s_server.in"
+	exec 7<>"$T/s_server.in"
+	env TEEHSM_CONF="$C" PKCS11_MODULE_PATH="$MODULE" "${TOOL_ENV[@]}" timeout 60 \
+		openssl s_server -accept "127.0.0.1:$port" -tls1_3 -naccept 1 "$@" <&7 >"$T/s_server.out" 2>&1 &
+	S_PID=$!
+	for ((i = 0; i < 150; i++)); do
+		grep -q '^ACCEPT' "$T/s_server.out" && break
+		_pid_alive "$S_PID" || { cat "$T/s_server.out" >&2; die "openssl s_server exited"; }
+		sleep 0.1
+	done
+	grep -q '^ACCEPT' "$T/s_server.out" || die "openssl s_server does not accept on port $port"
+}
+# s_server_finish LINE: wait (10 s at most) for s_server to have received LINE, then for it to
+# exit; the caller checks what it received.
+s_server_finish() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -qxF "$1" "$T/s_server.out" && break
+		sleep 0.1
+	done
+	_wait_exit "$S_PID" 10 || kill "$S_PID" 2>/dev/null || true
+	wait "$S_PID" 2>/dev/null || true
+	S_PID=""
+	exec 7>&-
+}
+
 # tls_client_auth LABEL URI: openssl s_client authenticates with the token's key (URI) and the
 # exported certificate and chain; s_server (-Verify, -verify_return_error) must have verified
 # the client's certificate to the root and received the line the client sent.
 tls_client_auth() {
-	local L=$1 uri=$2 port i line="hello from $1 $RANDOM$RANDOM"
+	local L=$1 uri=$2 port line="hello from $1 $RANDOM$RANDOM"
 	run "tls.chain.$L" cert export "$L" --chain --out "$T/tls.chain.pem" "${P[@]}"
 	expect 0 "cert export $L --chain"
 	export_leaf "$L" "$T/tls.leaf.pem"
@@ -201,19 +234,7 @@ tls_client_auth() {
 		[ "$(nth_cert "$T/tls.issuers.pem" 2 | cert_der /dev/stdin)" = "$(cert_der "$ROOT")" ] ||
 		die "cert export $L --issuers did not give the intermediate, then the root"
 
-	port=$(free_port)
-	rm -f "$T/s_server.in"
-	mkfifo "$T/s_server.in"
-	exec 7<>"$T/s_server.in" # stdin that never ends: s_server stops at EOF on it
-	timeout 60 openssl s_server -accept "127.0.0.1:$port" -tls1_3 -Verify 1 -verify_return_error \
-		-CAfile "$ROOT" -cert "$T/srv.pem" -key "$T/srv.key" -naccept 1 <&7 >"$T/s_server.out" 2>&1 &
-	S_PID=$!
-	for ((i = 0; i < 100; i++)); do
-		grep -q '^ACCEPT' "$T/s_server.out" && break
-		_pid_alive "$S_PID" || { cat "$T/s_server.out" >&2; die "openssl s_server exited"; }
-		sleep 0.1
-	done
-	grep -q '^ACCEPT' "$T/s_server.out" || die "openssl s_server does not accept on port $port"
+	s_server_start -Verify 1 -verify_return_error -CAfile "$ROOT" -cert "$T/srv.pem" -key "$T/srv.key"
 	log "openssl s_client -engine pkcs11 -key '$uri' (to s_server on port $port)"
 	echo "$line" | env TEEHSM_CONF="$C" PKCS11_MODULE_PATH="$MODULE" "${TOOL_ENV[@]}" \
 		timeout "$CMD_TIMEOUT" openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
@@ -221,14 +242,7 @@ tls_client_auth() {
 		-cert "$T/tls.leaf.pem" -cert_chain "$T/tls.issuers.pem" -CAfile "$ROOT" \
 		-verify_return_error >"$T/s_client.out" 2>&1 ||
 		{ cat "$T/s_client.out" "$T/s_server.out" >&2; die "openssl s_client with the token's key $L failed"; }
-	for ((i = 0; i < 100; i++)); do
-		grep -qxF "$line" "$T/s_server.out" && break
-		sleep 0.1
-	done
-	_wait_exit "$S_PID" 10 || kill "$S_PID" 2>/dev/null || true
-	wait "$S_PID" 2>/dev/null || true
-	S_PID=""
-	exec 7>&-
+	s_server_finish "$line"
 	grep -qxF "$line" "$T/s_server.out" ||
 		{ cat "$T/s_client.out" "$T/s_server.out" >&2; die "s_server did not receive the client's line"; }
 	grep -qx 'depth=0 CN = device-1, O = Fleet' "$T/s_server.out" &&
@@ -261,35 +275,15 @@ expect 2 "cert export --issuers --der"
 err_has 'not with --issuers' "the refusal names --issuers"
 openssl x509 -in "$T/srv.leaf.pem" -noout -ext extendedKeyUsage | grep -q 'TLS Web Server Authentication' ||
 	die "the CA command issued tls-server no serverAuth EKU"
-port=$(free_port)
-rm -f "$T/s_server.in"
-mkfifo "$T/s_server.in"
-exec 7<>"$T/s_server.in"
-log "openssl s_server -engine pkcs11 -key '$suri' on port $port"
-env TEEHSM_CONF="$C" PKCS11_MODULE_PATH="$MODULE" "${TOOL_ENV[@]}" timeout 60 \
-	openssl s_server -accept "127.0.0.1:$port" -tls1_3 -naccept 1 -engine pkcs11 -keyform engine \
-	-key "$suri;pin-source=file:$T/engine-pin" -cert "$T/srv.leaf.pem" \
-	-cert_chain "$T/srv.issuers.pem" <&7 >"$T/s_server.out" 2>&1 &
-S_PID=$!
-for ((i = 0; i < 150; i++)); do
-	grep -q '^ACCEPT' "$T/s_server.out" && break
-	_pid_alive "$S_PID" || { cat "$T/s_server.out" >&2; die "openssl s_server with the token's key exited"; }
-	sleep 0.1
-done
-grep -q '^ACCEPT' "$T/s_server.out" || die "openssl s_server with the token's key does not accept"
+log "openssl s_server -engine pkcs11 -key '$suri'"
+s_server_start -engine pkcs11 -keyform engine -key "$suri;pin-source=file:$T/engine-pin" \
+	-cert "$T/srv.leaf.pem" -cert_chain "$T/srv.issuers.pem"
 line="hello device $RANDOM$RANDOM"
 echo "$line" | timeout "$CMD_TIMEOUT" openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
 	-CAfile "$ROOT" -verify_hostname device-1.fleet.test -verify_ip 127.0.0.1 -verify_return_error \
 	>"$T/s_client.srv.out" 2>&1 ||
 	{ cat "$T/s_client.srv.out" "$T/s_server.out" >&2; die "s_client refused the device's enrolled server identity"; }
-for ((i = 0; i < 100; i++)); do
-	grep -qxF "$line" "$T/s_server.out" && break
-	sleep 0.1
-done
-_wait_exit "$S_PID" 10 || kill "$S_PID" 2>/dev/null || true
-wait "$S_PID" 2>/dev/null || true
-S_PID=""
-exec 7>&-
+s_server_finish "$line"
 grep -q 'Verify return code: 0 (ok)' "$T/s_client.srv.out" ||
 	{ cat "$T/s_client.srv.out" >&2; die "s_client did not verify the device's chain and name"; }
 grep -q 'depth=2 CN *= *Fleet Root CA' "$T/s_client.srv.out" &&
